@@ -1,0 +1,84 @@
+"""The ``stackfox`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from stackfox_provider.engine import LocalEngine
+from stackfox_provider.toolchain import ToolchainError, find_toolchain, install_toolchain
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code: int = args.handler(args)
+    except ToolchainError as error:
+        print(f"stackfox: {error}", file=sys.stderr)
+        return 1
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stackfox", description="Incident-response configuration as code.")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    toolchain = commands.add_parser("toolchain", help="install or locate the Pulumi toolchain")
+    toolchain_commands = toolchain.add_subparsers(title="toolchain commands", metavar="ACTION", required=True)
+    install = toolchain_commands.add_parser(
+        "install", help="find the Pulumi CLI and language host, or build them from Go modules"
+    )
+    install.add_argument("--force-build", action="store_true", help="build again even if a toolchain is found")
+    install.set_defaults(handler=_toolchain_install)
+    path = toolchain_commands.add_parser("path", help="print the directory holding pulumi and its helpers")
+    path.set_defaults(handler=_toolchain_path)
+
+    pulumi = commands.add_parser(
+        "pulumi",
+        help="run the pinned pulumi CLI offline against the local state backend",
+        description="Runs `pulumi ARGS...` with the toolchain and the offline environment stackfox sets up "
+        "(file backend in --state-dir, passphrase secrets, no update checks, no plugin downloads).",
+    )
+    pulumi.add_argument("--cwd", type=Path, default=Path.cwd(), help="the Pulumi project directory")
+    pulumi.add_argument("--state-dir", type=Path, help="file backend and PULUMI_HOME (default: CWD/.stackfox)")
+    pulumi.add_argument("pulumi_args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for pulumi")
+    pulumi.set_defaults(handler=_pulumi)
+    return parser
+
+
+def _toolchain_install(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    toolchain = install_toolchain(force_build=args.force_build)
+    print(f"Pulumi toolchain ({toolchain.source}) ready in {time.monotonic() - started:.1f}s: {toolchain.bin_dir}")
+    return 0
+
+
+def _toolchain_path(args: argparse.Namespace) -> int:
+    toolchain = find_toolchain()
+    if toolchain is None:
+        print(
+            "stackfox: the Pulumi toolchain is not installed; run `stackfox toolchain install`",
+            file=sys.stderr,
+        )
+        return 1
+    print(toolchain.bin_dir)
+    return 0
+
+
+def _pulumi(args: argparse.Namespace) -> int:
+    pulumi_args = list(args.pulumi_args)
+    if pulumi_args[:1] == ["--"]:
+        pulumi_args = pulumi_args[1:]
+    engine = LocalEngine.for_project(args.cwd.resolve(), args.state_dir)
+    return engine.run_cli(pulumi_args, cwd=args.cwd.resolve()).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The environment the Pulumi engine needs to run here, offline, for both the CLI and the Automation API.
+
+Everything the engine would otherwise fetch or ask for is pinned down: state lives in a local file
+backend, secrets use a passphrase, there is no update check and no plugin download, ``PULUMI_HOME``
+is a local directory, and the toolchain's ``bin`` comes first on PATH so the engine finds our
+language host and dynamic-provider plugin.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stackfox_provider.toolchain import Toolchain, ToolchainError, find_toolchain
+
+#: Used when neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set. It protects
+#: nothing against someone who can read this file; set your own for state you keep.
+DEFAULT_PASSPHRASE = "stackfox-local"
+STATE_DIR_ENV = "STACKFOX_STATE_DIR"
+
+
+@dataclass(frozen=True)
+class LocalEngine:
+    """How to run the pinned Pulumi engine against a local file backend.
+
+    ``state_dir`` holds the file backend (stacks under ``.pulumi/stacks/<project>/<stack>.json``)
+    and ``PULUMI_HOME``. ``python`` is the interpreter programs and dynamic providers run in.
+    """
+
+    toolchain: Toolchain
+    state_dir: Path
+    python: Path = field(default_factory=lambda: Path(sys.executable))
+    passphrase: str | None = None
+
+    @classmethod
+    def for_project(
+        cls,
+        project_dir: Path,
+        state_dir: Path | None = None,
+        *,
+        toolchain: Toolchain | None = None,
+        python: Path | None = None,
+    ) -> LocalEngine:
+        """The engine for a project: state in ``state_dir``, ``$STACKFOX_STATE_DIR`` or ``<project>/.stackfox``."""
+        if state_dir is None:
+            state_dir = Path(os.environ[STATE_DIR_ENV]) if os.environ.get(STATE_DIR_ENV) else project_dir / ".stackfox"
+        toolchain = toolchain or find_toolchain()
+        if toolchain is None:
+            raise ToolchainError("The Pulumi toolchain is not installed: run `stackfox toolchain install` first.")
+        return cls(toolchain, state_dir.resolve(), python or Path(sys.executable))
+
+    @property
+    def backend_url(self) -> str:
+        return f"file://{self.state_dir}"
+
+    @property
+    def pulumi_home(self) -> Path:
+        return self.state_dir / "home"
+
+    def state_file(self, project: str, stack: str) -> Path:
+        """The JSON checkpoint of one stack in the file backend."""
+        return self.state_dir / ".pulumi" / "stacks" / project / f"{stack}.json"
+
+    def env_vars(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The variables stackfox sets for the engine (the Automation API's ``env_vars``)."""
+        environ = os.environ if environ is None else environ
+        variables = {
+            "PULUMI_BACKEND_URL": self.backend_url,
+            "PULUMI_HOME": str(self.pulumi_home),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+            "PULUMI_PYTHON_CMD": str(self.python),
+            "PATH": os.pathsep.join([str(self.toolchain.bin_dir), environ.get("PATH", os.defpath)]),
+        }
+        if self.passphrase is not None:
+            variables["PULUMI_CONFIG_PASSPHRASE"] = self.passphrase
+        elif not environ.get("PULUMI_CONFIG_PASSPHRASE") and not environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+            variables["PULUMI_CONFIG_PASSPHRASE"] = DEFAULT_PASSPHRASE
+        return variables
+
+    def process_env(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+        """A complete environment for a ``pulumi`` subprocess."""
+        environ = os.environ if environ is None else environ
+        return {**environ, **self.env_vars(environ)}
+
+    def run_cli(
+        self, args: Sequence[str], cwd: Path, *, capture: bool = False, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``pulumi <args>`` from the toolchain in ``cwd``."""
+        self.pulumi_home.mkdir(parents=True, exist_ok=True)
+        return subprocess.run(
+            [str(self.toolchain.pulumi), *args],
+            cwd=cwd,
+            env=self.process_env(),
+            capture_output=capture,
+            text=True,
+            check=check,
+        )
+
+    def workspace_options(self, **options: Any) -> Any:
+        """``LocalWorkspaceOptions`` wired to this engine (extra keyword arguments pass through)."""
+        from pulumi import automation as auto
+
+        self.pulumi_home.mkdir(parents=True, exist_ok=True)
+        env_vars = {**self.env_vars(), **options.pop("env_vars", {})}
+        return auto.LocalWorkspaceOptions(
+            pulumi_home=str(self.pulumi_home),
+            env_vars=env_vars,
+            pulumi_command=auto.PulumiCommand(root=str(self.toolchain.root)),
+            **options,
+        )

@@ -1,0 +1,81 @@
+"""Driving a Pulumi project through the real CLI and reading its state file back."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from stackfox_provider.engine import LocalEngine
+
+
+def write_project(directory: Path, name: str, program: str) -> Path:
+    """A Pulumi.yaml project running ``program`` in the interpreter running the tests."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "Pulumi.yaml").write_text(
+        textwrap.dedent(
+            f"""\
+            name: {name}
+            runtime:
+              name: python
+              options:
+                toolchain: pip
+                virtualenv: {Path(sys.prefix)}
+            """
+        )
+    )
+    (directory / "__main__.py").write_text(textwrap.dedent(program))
+    return directory
+
+
+@dataclass
+class StackState:
+    """The latest checkpoint of a stack in the file backend."""
+
+    raw: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path) -> StackState:
+        return cls(json.loads(path.read_text()))
+
+    @property
+    def resources(self) -> list[dict[str, Any]]:
+        return list(self.raw["checkpoint"].get("latest", {}).get("resources") or [])
+
+    def resource(self, name: str) -> dict[str, Any]:
+        matches = [r for r in self.resources if r["urn"].endswith(f"::{name}")]
+        assert len(matches) == 1, f"expected one resource named {name!r} in state, found {len(matches)}"
+        return matches[0]
+
+    def names(self, type_: str) -> list[str]:
+        return sorted(r["urn"].rsplit("::", 1)[1] for r in self.resources if r["type"] == type_)
+
+
+@dataclass
+class PulumiCli:
+    """``pulumi`` from the toolchain, run in one project directory against one stack."""
+
+    engine: LocalEngine
+    project_dir: Path
+    project: str
+    stack: str
+
+    def __call__(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        completed = self.engine.run_cli([*args, "--stack", self.stack], cwd=self.project_dir, capture=True)
+        if check and completed.returncode != 0:
+            raise AssertionError(
+                f"pulumi {' '.join(args)} exited {completed.returncode}\n{completed.stdout}\n{completed.stderr}"
+            )
+        return completed
+
+    def init(self, config: dict[str, str]) -> None:
+        self.engine.run_cli(["stack", "init", self.stack], cwd=self.project_dir, capture=True, check=True)
+        for key, value in config.items():
+            self("config", "set", key, value)
+
+    def state(self) -> StackState:
+        return StackState.load(self.engine.state_file(self.project, self.stack))
