@@ -1,0 +1,1 @@
+"""API clients for the services stackfox manages. Nothing here knows about Pulumi."""

@@ -1,0 +1,258 @@
+"""A client for IncidentFox's team config API that works with both what the docs promise and what the
+open-source config service does (see ``docs/incidentfox-dialects.md``).
+
+- Reads use ``GET /config/me/raw`` (the team's own overrides), falling back to ``/config/me/effective``.
+- Writes try ``PATCH /config/me`` with ``{"config", "reason"}`` and fall back to ``PUT`` with the bare
+  partial body on 405/404; the mode that worked is remembered per base URL.
+- Responses are unwrapped from ``{"data", "meta"}`` envelopes when present.
+- Writes to one team are serialised in the process, and a write whose outcome is unknown (lost
+  response, 500/502/504) is settled by re-reading, never by blindly sending it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+
+from stackfox_provider.clients.http import AmbiguousWriteError, ApiClient, ApiError, RetryPolicy
+from stackfox_provider.clients.incidentfox.paths import KeyPath, differing, dotted, leaves
+from stackfox_provider.clients.ratelimit import RateLimits
+
+log = logging.getLogger("stackfox.incidentfox")
+
+API = "IncidentFox"
+WriteMode = Literal["auto", "patch", "put"]
+UNSETTLED_WRITE_STATUSES = frozenset({500, 502, 504})
+WRITE_ATTEMPTS = 4
+SNAPSHOT_MAX_AGE_SECONDS = 30.0
+
+
+class TeamToken:
+    """An IncidentFox team token (``<id>.<secret>``) as a credential for the HTTP layer."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def authorization(self) -> str:
+        return f"Bearer {self._token}"
+
+    def renew(self) -> bool:
+        return False  # a static token cannot be renewed
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self._token.encode()).hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"TeamToken(fingerprint={self.fingerprint})"
+
+
+class PendingApprovalError(ApiError):
+    """The service queued the change for approval (202) instead of applying it."""
+
+
+class ConcurrentWriteError(ApiError):
+    """Someone else changed paths stackfox owns while stackfox was writing them."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a token belongs to (``GET /auth/me``)."""
+
+    org_id: str | None
+    team_id: str | None
+    role: str | None
+    can_write: bool
+
+
+@dataclass(frozen=True)
+class TeamSnapshot:
+    """The team's own config overrides as read at ``read_at``; ``source`` says which route served them."""
+
+    overrides: dict[str, Any]
+    source: Literal["raw", "effective"]
+    read_at: float
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    version: int | None
+    overrides: dict[str, Any] | None
+
+
+def unwrap(body: Any) -> Any:
+    """The payload of a ``{"data": ..., "meta": ...}`` envelope, or the body itself."""
+    if isinstance(body, dict) and "data" in body and set(body) <= {"data", "meta"}:
+        return body["data"]
+    return body
+
+
+_write_modes: dict[str, Literal["patch", "put"]] = {}
+
+
+class IncidentFoxClient:
+    """One team's config, through one team token. Safe to share between threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        write_mode: WriteMode = "auto",
+        limits: RateLimits | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.write_mode = write_mode
+        self._api = ApiClient(API, self.base_url, TeamToken(token), limits=limits, retry=retry, transport=transport)
+        self._sleep = sleep
+        self._read_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._snapshot: TeamSnapshot | None = None
+        self._identity: Identity | None = None
+        self._last_version: int | None = None
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def identity(self) -> Identity:
+        """``GET /auth/me``, once per client: validates the token and names the team."""
+        if self._identity is None:
+            body = unwrap(self._api.request("GET", "/auth/me").json())
+            self._identity = Identity(
+                org_id=body.get("org_id"),
+                team_id=body.get("team_node_id") or body.get("team_id"),
+                role=body.get("role"),
+                can_write=bool(body.get("can_write", True)),
+            )
+        return self._identity
+
+    def team_overrides(self, max_age: float = SNAPSHOT_MAX_AGE_SECONDS) -> TeamSnapshot:
+        """The team's own overrides; concurrent callers within ``max_age`` share one GET."""
+        with self._read_lock:
+            snapshot = self._snapshot
+            if snapshot is None or time.monotonic() - snapshot.read_at > max_age:
+                snapshot = self._snapshot = self._read_overrides()
+            return snapshot
+
+    def forget_snapshot(self) -> None:
+        with self._read_lock:
+            self._snapshot = None
+
+    def _read_overrides(self) -> TeamSnapshot:
+        response = self._api.request("GET", "/config/me/raw", accept=frozenset({404, 405}))
+        if response.status_code < 400:
+            return TeamSnapshot(self._own_overrides(unwrap(response.json())), "raw", time.monotonic())
+        body = unwrap(self._api.request("GET", "/config/me/effective").json())
+        config = body.get("effective_config", body) if isinstance(body, dict) else {}
+        return TeamSnapshot(dict(config or {}), "effective", time.monotonic())
+
+    def _own_overrides(self, raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, dict) or "configs" not in raw:
+            return dict(raw or {})
+        configs: Mapping[str, Any] = raw.get("configs") or {}
+        lineage = raw.get("lineage") or []
+        team = lineage[-1] if lineage else self.identity().team_id
+        return dict(configs.get(str(team)) or {})
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def exclusive(self) -> threading.RLock:
+        """Held around a read-modify-write so writes to this team never interleave in the process."""
+        return self._write_lock
+
+    def write(self, partial: Mapping[str, Any], reason: str) -> WriteResult:
+        """Deep-merge ``partial`` into the team's overrides and make sure it landed.
+
+        A write whose outcome is unknown is settled by reading back: if every path already holds
+        the value we sent, it counts as done; otherwise it is sent again (up to a few times).
+        """
+        expected = leaves(partial)
+        with self._write_lock:
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                try:
+                    result = self._send(partial, reason)
+                except (AmbiguousWriteError, ApiError) as error:
+                    if not _unsettled(error):
+                        raise
+                    self.forget_snapshot()
+                    if not differing(expected, self.team_overrides().overrides):
+                        log.info("IncidentFox write settled by read-back after: %s", error)
+                        return WriteResult(version=None, overrides=None)
+                    if attempt == WRITE_ATTEMPTS:
+                        raise
+                    self._sleep(self._api.retry.backoff(attempt))
+                    continue
+                self.forget_snapshot()
+                self._check_version(result, expected)
+                return result
+        raise AssertionError("unreachable")
+
+    def _send(self, partial: Mapping[str, Any], reason: str) -> WriteResult:
+        mode = self._mode()
+        if mode == "patch":
+            response = self._api.request(
+                "PATCH", "/config/me", json={"config": partial, "reason": reason}, accept=frozenset({404, 405})
+            )
+            if response.status_code in (404, 405) and self.write_mode == "auto":
+                _write_modes[self.base_url] = mode = "put"
+            elif response.status_code in (404, 405):
+                raise self._api.error("PATCH", "/config/me", response)
+        if mode == "put":
+            response = self._api.request("PUT", "/config/me", json=dict(partial))
+        if response.status_code == 202:
+            body = unwrap(response.json())
+            raise PendingApprovalError(
+                API, response.request.method, "/config/me",
+                f"the change is waiting for approval (change request {body.get('change_request_id')}); "
+                "approve it in IncidentFox, then run `pulumi refresh`",
+                status=202,
+            )  # fmt: skip
+        body = unwrap(response.json())
+        config = body.get("config") if isinstance(body, dict) else None
+        version = body.get("version") if isinstance(body, dict) else None
+        return WriteResult(version=int(version) if isinstance(version, int | float) else None, overrides=config)
+
+    def _mode(self) -> Literal["patch", "put"]:
+        if self.write_mode != "auto":
+            return self.write_mode
+        return _write_modes.get(self.base_url, "patch")
+
+    def _check_version(self, result: WriteResult, expected: Mapping[KeyPath, Any]) -> None:
+        """If the version moved by more than our one write, someone else wrote: verify our paths."""
+        previous, self._last_version = self._last_version, result.version
+        if previous is None or result.version is None or result.version == previous + 1:
+            return
+        changed = differing(expected, self.team_overrides().overrides)
+        if changed:
+            raise ConcurrentWriteError(
+                API, "PATCH", "/config/me",
+                "another writer changed the team's config during this update (version "
+                f"{previous} -> {result.version}) and these paths no longer hold what stackfox wrote: "
+                f"{', '.join(dotted(path) for path in changed)}. Run `pulumi refresh`, then `pulumi up` again.",
+            )  # fmt: skip
+
+
+def _unsettled(error: ApiError) -> bool:
+    return isinstance(error, AmbiguousWriteError) or error.status in UNSETTLED_WRITE_STATUSES
+
+
+_clients: dict[tuple[str, str], IncidentFoxClient] = {}
+_clients_lock = threading.Lock()
+
+
+def incidentfox_client_for(base_url: str, token: str) -> IncidentFoxClient:
+    """The process-wide client for a (base URL, token): resources of one team share its cache and lock."""
+    key = (base_url.rstrip("/"), TeamToken(token).fingerprint)
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = IncidentFoxClient(base_url, token)
+        return _clients[key]

@@ -1,0 +1,71 @@
+"""Key paths in an IncidentFox config document, and the comparisons stackfox makes on them.
+
+A resource owns a set of *leaf paths* (``("feature_flags", "beta")``): objects are walked into,
+everything else (scalars, lists, empty objects) is a leaf, because that is how the service merges
+(objects key by key, everything else replaced whole).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+KeyPath = tuple[str, ...]
+
+
+def leaves(document: Mapping[str, Any], prefix: KeyPath = ()) -> dict[KeyPath, Any]:
+    """Every leaf of ``document`` by path; empty objects are leaves too."""
+    found: dict[KeyPath, Any] = {}
+    for key, value in document.items():
+        path = (*prefix, key)
+        if isinstance(value, Mapping) and value:
+            found.update(leaves(value, path))
+        else:
+            found[path] = value
+    return found
+
+
+def get_path(document: Any, path: KeyPath) -> Any:
+    """The value at ``path``, or None when any part of it is missing (a stored null reads as None too)."""
+    for key in path:
+        if not isinstance(document, Mapping):
+            return None
+        document = document.get(key)
+    return document
+
+
+def nest(values: Mapping[KeyPath, Any]) -> dict[str, Any]:
+    """The partial document that sets each path to its value (the body of a merge write)."""
+    document: dict[str, Any] = {}
+    for path, value in values.items():
+        node = document
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    return document
+
+
+def dotted(path: KeyPath) -> str:
+    return ".".join(path)
+
+
+def normalize(value: Any) -> Any:
+    """A canonical form for comparison: integral floats become ints (Pulumi sends 3 as 3.0)."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: normalize(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [normalize(item) for item in value]
+    return value
+
+
+def same(left: Any, right: Any) -> bool:
+    """Equal after normalization; a missing value and a stored null are the same."""
+    return bool(normalize(left) == normalize(right))
+
+
+def differing(desired: Mapping[KeyPath, Any], document: Any, paths: Iterable[KeyPath] | None = None) -> list[KeyPath]:
+    """The paths whose value in ``document`` is not the desired one."""
+    return [path for path in (paths or desired) if not same(desired.get(path), get_path(document, path))]

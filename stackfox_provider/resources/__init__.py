@@ -1,0 +1,1 @@
+"""stackfox's resources, one module each: inputs model, provider and resource class."""

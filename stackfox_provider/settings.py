@@ -1,0 +1,84 @@
+"""Provider settings from stack config (``stackfox:*`` keys) or the environment.
+
+The dynamic-provider process receives the stack's config in ``configure()``; stackfox keeps the
+values it knows in this module, never on a provider object (provider objects are pickled into
+state) and never in outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from typing import Protocol
+
+NAMESPACE = "stackfox"
+
+#: Stack config key (without namespace) -> environment variable.
+KNOWN_SETTINGS: dict[str, str] = {
+    "incidentfoxUrl": "INCIDENTFOX_URL",
+    "incidentfoxToken": "INCIDENTFOX_TOKEN",
+    "stackflowUrl": "STACKFLOW_URL",
+    "stackflowToken": "STACKFLOW_TOKEN",
+    "stackflowUsername": "STACKFLOW_USERNAME",
+    "stackflowPassword": "STACKFLOW_PASSWORD",
+    "stackflowClientId": "STACKFLOW_CLIENT_ID",
+    "stackflowClientSecret": "STACKFLOW_CLIENT_SECRET",
+    "stackflowUserPoolId": "STACKFLOW_USER_POOL_ID",
+    "stackflowRegion": "STACKFLOW_REGION",
+    "stackflowTokenUrl": "STACKFLOW_TOKEN_URL",
+    "stackflowScope": "STACKFLOW_SCOPE",
+    "stackflowAuthFlow": "STACKFLOW_AUTH_FLOW",
+    "cognitoEndpoint": "COGNITO_ENDPOINT",
+}
+
+
+class ConfigSource(Protocol):
+    def get(self, key: str) -> object: ...
+
+
+class SettingsMissing(Exception):
+    """A setting stackfox needs is set neither in stack config nor in the environment."""
+
+
+_lock = threading.Lock()
+_stack_config: dict[str, str] = {}
+
+
+def load_stack_config(config: ConfigSource) -> None:
+    """Keep the ``stackfox:*`` values of the stack's config (called from ``configure()``)."""
+    values = {}
+    for key in KNOWN_SETTINGS:
+        value = config.get(f"{NAMESPACE}:{key}")
+        if value is not None and value != "":
+            values[key] = str(value)
+    with _lock:
+        _stack_config.clear()
+        _stack_config.update(values)
+
+
+def setting(key: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """A setting by its config key: stack config first, then its environment variable."""
+    with _lock:
+        value = _stack_config.get(key)
+    if value:
+        return value
+    environ = os.environ if environ is None else environ
+    return environ.get(KNOWN_SETTINGS[key]) or None
+
+
+def require(key: str, purpose: str) -> str:
+    value = setting(key)
+    if value is None:
+        secret = " --secret" if "Token" in key or "Password" in key or "Secret" in key else ""
+        raise SettingsMissing(
+            f"{purpose} needs `{NAMESPACE}:{key}`: run `pulumi config set{secret} {NAMESPACE}:{key} ...` "
+            f"or set {KNOWN_SETTINGS[key]} in the environment."
+        )
+    return value
+
+
+def stack_config_snapshot() -> dict[str, str]:
+    """The stack config values stackfox knows, by config key (for settings models such as StackFlow's)."""
+    with _lock:
+        return {f"{NAMESPACE}:{key}": value for key, value in _stack_config.items()}

@@ -1,0 +1,71 @@
+"""An in-memory IncidentFox team behind httpx.MockTransport, in either dialect."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+
+from stackfox_provider.clients.incidentfox import client as incidentfox_client
+from stackfox_provider.clients.incidentfox.client import IncidentFoxClient
+from stackfox_provider.clients.http import RetryPolicy
+from stackfox_provider.clients.ratelimit import RateLimits
+
+
+def merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+@dataclass
+class FakeTeam:
+    dialect: Literal["hosted", "oss"] = "oss"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    version: int = 1
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append((request.method, request.url.path))
+        route = (request.method, request.url.path.removeprefix("/api/v1"))
+        if route == ("GET", "/auth/me"):
+            return self._ok({"org_id": "org1", "team_node_id": "team1", "role": "team", "can_write": True})
+        if route == ("GET", "/config/me/raw"):
+            return self._ok({"lineage": ["org1", "team1"], "configs": {"org1": {}, "team1": self.overrides}})
+        if route == ("PATCH", "/config/me") and self.dialect == "oss":
+            merge(self.overrides, json.loads(request.content)["config"])
+            return self._written()
+        if route == ("PUT", "/config/me") and self.dialect == "hosted":
+            merge(self.overrides, json.loads(request.content))
+            return self._written()
+        return httpx.Response(405, json={"detail": "Method Not Allowed"})
+
+    def writes(self) -> list[tuple[str, str]]:
+        return [call for call in self.calls if call[0] != "GET"]
+
+    def _written(self) -> httpx.Response:
+        self.version += 1
+        return self._ok({"config": copy.deepcopy(self.overrides), "version": self.version})
+
+    def _ok(self, body: dict[str, Any]) -> httpx.Response:
+        if self.dialect == "hosted":
+            body = {"data": body, "meta": {"request_id": "req_1", "timestamp": "2026-01-01T00:00:00Z"}}
+        return httpx.Response(200, json=body)
+
+    def install(self, url: str = "http://fox.test/api/v1", token: str = "tok.secret") -> IncidentFoxClient:
+        """Make the providers' client registry hand out a client talking to this fake."""
+        client = IncidentFoxClient(
+            url,
+            token,
+            transport=httpx.MockTransport(self.handle),
+            retry=RetryPolicy(backoff_seconds=0.001),
+            limits=RateLimits(reads_per_minute=10**6, writes_per_minute=10**6),
+        )
+        incidentfox_client._clients[(url, client._api.credential.fingerprint)] = client
+        incidentfox_client._write_modes.pop(url, None)
+        return client
