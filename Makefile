@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STACKFOX := $(BIN)/stackfox
 STACK ?= dev
 
-.PHONY: up test toolchain venv lint typecheck clean
+.PHONY: up down test toolchain venv lint typecheck clean
 
 $(BIN)/.installed: pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,12 @@ venv: $(BIN)/.installed
 toolchain: venv
 	$(STACKFOX) toolchain install
 
+SANDBOX_DIR := .stackfox/sandbox
+
 up: toolchain
-	$(STACKFOX) pulumi -- stack select --create $(STACK)
+	$(STACKFOX) sandbox status --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || \
+		$(STACKFOX) sandbox start --state-dir $(SANDBOX_DIR)
+	$(STACKFOX) use-sandbox --sandbox-dir $(SANDBOX_DIR) --stack $(STACK)
 	$(STACKFOX) pulumi -- up --yes --stack $(STACK)
 
 lint: venv
@@ -30,6 +34,9 @@ typecheck: venv
 
 test: toolchain lint typecheck
 	$(BIN)/pytest
+
+down: venv
+	$(STACKFOX) sandbox stop --state-dir $(SANDBOX_DIR)
 
 clean:
 	rm -rf $(VENV) .stackfox

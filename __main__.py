@@ -1,21 +1,49 @@
-"""The root stackfox project: what `make up` applies.
+"""The root stackfox project: a payments team's incident-response setup, applied by `make up`.
 
-For now it declares one file through stackfox's test resource, to prove the whole engine path
-(CLI, language host, dynamic-provider plugin, file backend) on this machine. The IncidentFox team
-setup and the StackFlow categories join it as their resources land.
+`make up` starts the local sandbox and points this stack at it (`stackfox use-sandbox`), so the
+program runs offline. Against the real services, set the `stackfox:*` config keys instead (see README).
 """
-
-from pathlib import Path
 
 import pulumi
 
-from stackfox_provider.testing import LocalFile
+from stackfox_provider.incidentfox import McpServer, TeamConfig, Webhook
 
 config = pulumi.Config()
-motd = LocalFile(
-    "motd",
-    path=str(Path(".stackfox", "motd.txt").resolve()),
-    content=config.get("motd") or "stackfox is ready\n",
+
+github_mcp = McpServer(
+    "github-mcp",
+    server_id="github",
+    name="GitHub",
+    type="stdio",
+    command="npx",
+    args=["-y", "@modelcontextprotocol/server-github"],
+    env={"GITHUB_PERSONAL_ACCESS_TOKEN": config.get_secret("githubToken") or pulumi.Output.secret("ghp_sandbox")},
+    enabled_tools=["search_code", "get_file_contents"],
 )
-pulumi.export("motd_path", motd.path)
-pulumi.export("motd_sha256", motd.sha256)
+
+team = TeamConfig(
+    "payments-team",
+    entrance_agent="planner",
+    agents={
+        "planner": {"model": {"temperature": 0.1}, "max_turns": 12},
+        "investigation": {"model": {"name": "gpt-4o", "max_tokens": 8192}, "mcps": {"github": True}},
+        "writeup": {"prompt": {"suffix": "Always list follow-up actions with an owner."}},
+    },
+    feature_flags={"auto_investigate": True, "postmortem_drafts": True},
+    routing={
+        "slack_channel_ids": ["C0PAYMENTS", "C0PAYMENTS-ALERTS"],
+        "pagerduty_service_ids": ["PPAY001"],
+        "services": ["payments-api", "ledger"],
+    },
+    # The investigation agent uses the GitHub MCP server, so the server has to exist first.
+    opts=pulumi.ResourceOptions(depends_on=[github_mcp]),
+)
+
+Webhook(
+    "investigation-complete",
+    event="investigation_complete",
+    url=config.get_secret("investigationWebhookUrl") or pulumi.Output.secret("https://hooks.example.com/ifx/payments"),
+)
+Webhook("postmortem-ready", event="postmortem_ready", url="https://hooks.example.com/ifx/postmortems")
+
+pulumi.export("incidentfox_team", team.team_id)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -50,6 +52,26 @@ def _parser() -> argparse.ArgumentParser:
     pulumi.add_argument("--state-dir", type=Path, help="file backend and PULUMI_HOME (default: CWD/.stackfox)")
     pulumi.add_argument("pulumi_args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for pulumi")
     pulumi.set_defaults(handler=_pulumi)
+
+    use_sandbox = commands.add_parser(
+        "use-sandbox",
+        help="point a stack's stackfox:* config at a running local sandbox",
+        description="Selects (or creates) the stack and sets the stackfox:* connection settings from "
+        "the sandbox's sandbox.json; tokens and passwords are stored as secrets.",
+    )
+    use_sandbox.add_argument("--cwd", type=Path, default=Path.cwd(), help="the Pulumi project directory")
+    use_sandbox.add_argument("--state-dir", type=Path, help="file backend and PULUMI_HOME (default: CWD/.stackfox)")
+    use_sandbox.add_argument("--sandbox-dir", type=Path, default=Path(".stackfox/sandbox"), help="the sandbox's state")
+    use_sandbox.add_argument("--stack", default="dev", help="the stack to configure (default: dev)")
+    use_sandbox.set_defaults(handler=_use_sandbox)
+
+    try:  # an optional extra: imported by name so the provider never depends on the web framework
+        sandbox_cli = importlib.import_module("stackfox_sandbox.cli")
+    except ImportError:
+        missing = commands.add_parser("sandbox", help="the local sandbox (install stackfox-provider[sandbox])")
+        missing.set_defaults(handler=_sandbox_missing)
+    else:
+        sandbox_cli.register(commands)
     return parser
 
 
@@ -78,6 +100,47 @@ def _pulumi(args: argparse.Namespace) -> int:
         pulumi_args = pulumi_args[1:]
     engine = LocalEngine.for_project(args.cwd.resolve(), args.state_dir)
     return engine.run_cli(pulumi_args, cwd=args.cwd.resolve()).returncode
+
+
+#: sandbox.json field -> (stack config key, secret?)
+SANDBOX_SETTINGS = {
+    "incidentfox_base_url": ("stackfox:incidentfoxUrl", False),
+    "incidentfox_team_token": ("stackfox:incidentfoxToken", True),
+    "stackflow_base_url": ("stackfox:stackflowUrl", False),
+    "username": ("stackfox:stackflowUsername", False),
+    "password": ("stackfox:stackflowPassword", True),
+    "app_client_id": ("stackfox:stackflowClientId", False),
+    "user_pool_id": ("stackfox:stackflowUserPoolId", False),
+    "region": ("stackfox:stackflowRegion", False),
+    "cognito_endpoint_url": ("stackfox:cognitoEndpoint", False),
+}
+
+
+def _use_sandbox(args: argparse.Namespace) -> int:
+    info_file = args.sandbox_dir / "sandbox.json"
+    try:
+        info = json.loads(info_file.read_text())
+    except (OSError, ValueError) as error:
+        print(f"stackfox: cannot read {info_file} ({error}); start it with `stackfox sandbox start`", file=sys.stderr)
+        return 1
+    cwd = args.cwd.resolve()
+    engine = LocalEngine.for_project(cwd, args.state_dir)
+    selected = engine.run_cli(["stack", "select", "--create", args.stack], cwd=cwd)
+    if selected.returncode != 0:
+        return selected.returncode
+    pairs: list[str] = []
+    for field, (key, secret) in SANDBOX_SETTINGS.items():
+        if info.get(field):
+            pairs += ["--secret" if secret else "--plaintext", f"{key}={info[field]}"]
+    configured = engine.run_cli(["config", "set-all", "--stack", args.stack, *pairs], cwd=cwd)
+    if configured.returncode == 0:
+        print(f"stack {args.stack} now uses the sandbox in {args.sandbox_dir}")
+    return configured.returncode
+
+
+def _sandbox_missing(args: argparse.Namespace) -> int:
+    print("stackfox: the sandbox is not installed; pip install 'stackfox-provider[sandbox]'", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ to the team never interleave.
 from __future__ import annotations
 
 import ipaddress
+import sys
 from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
@@ -20,8 +21,9 @@ import pydantic
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from stackfox_provider import settings
+from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox import IncidentFoxClient, incidentfox_client_for
-from stackfox_provider.clients.incidentfox.paths import KeyPath, get_path, leaves, nest, same
+from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted, get_path, leaves, nest, same
 from stackfox_provider.resources._common import StackfoxProvider, StrictModel, is_unknown, validate, without_provider
 
 OnDelete = Literal["restore", "clear", "retain"]
@@ -153,10 +155,35 @@ class OwnedPathsProvider(StackfoxProvider):
         client = self._client(outputs)
         with client.exclusive():
             current = client.team_overrides().overrides
-            changes = {
-                p: v for p, v in self.retirement(outputs, on_delete).items() if not same(v, get_path(current, p))
-            }
-            self._write(client, outputs, changes)
+            retirement = self.retirement(outputs, on_delete)
+            changes = {p: v for p, v in retirement.items() if not same(v, get_path(current, p))}
+            try:
+                self._write(client, outputs, changes)
+            except ApiError as error:
+                if error.status not in (400, 422) or all(value is not None for value in changes.values()):
+                    raise
+                self._clear_what_the_service_allows(client, outputs, changes)
+
+    def _clear_what_the_service_allows(
+        self, client: IncidentFoxClient, outputs: Mapping[str, Any], changes: Mapping[KeyPath, Any]
+    ) -> None:
+        """The service refused a null (``entrance_agent`` is required): clear what it accepts, keep the rest.
+
+        IncidentFox's API has no "revert to inherited", so a path it will not null keeps its current
+        value, and stackfox says so.
+        """
+        self._write(client, outputs, {path: value for path, value in changes.items() if value is not None})
+        for path in [path for path, value in changes.items() if value is None]:
+            try:
+                self._write(client, outputs, {path: None})
+            except ApiError as refused:
+                if refused.status not in (400, 422):
+                    raise
+                print(
+                    f"warning: IncidentFox refused to clear {dotted(path)} ({refused.message}); it keeps its "
+                    "current value, which stackfox no longer manages.",
+                    file=sys.stderr,
+                )
 
     # -- helpers ------------------------------------------------------------------------------------
 

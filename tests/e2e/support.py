@@ -72,10 +72,19 @@ class PulumiCli:
             )
         return completed
 
-    def init(self, config: dict[str, str]) -> None:
+    def init(self, config: dict[str, str], secrets: dict[str, str] | None = None) -> None:
         self.engine.run_cli(["stack", "init", self.stack], cwd=self.project_dir, capture=True, check=True)
-        for key, value in config.items():
-            self("config", "set", key, value)
+        self.configure(config, secrets)
+
+    def configure(self, config: dict[str, str], secrets: dict[str, str] | None = None) -> None:
+        """Set plain and secret config in one `pulumi config set-all`."""
+        pairs = [arg for key, value in config.items() for arg in ("--plaintext", f"{key}={value}")]
+        pairs += [arg for key, value in (secrets or {}).items() for arg in ("--secret", f"{key}={value}")]
+        if pairs:
+            self("config", "set-all", *pairs)
+
+    def state_text(self) -> str:
+        return self.engine.state_file(self.project, self.stack).read_text()
 
     def state(self) -> StackState:
         return StackState.load(self.engine.state_file(self.project, self.stack))

@@ -30,7 +30,7 @@ log = logging.getLogger("stackfox.incidentfox")
 API = "IncidentFox"
 WriteMode = Literal["auto", "patch", "put"]
 UNSETTLED_WRITE_STATUSES = frozenset({500, 502, 504})
-WRITE_ATTEMPTS = 4
+WRITE_ATTEMPTS = 6
 SNAPSHOT_MAX_AGE_SECONDS = 30.0
 
 

@@ -163,6 +163,7 @@ def test_a_second_401_is_reported() -> None:
     with pytest.raises(ApiError, match="HTTP 401: Invalid token"):
         client(handler, credential).request("GET", "/things")
     assert credential.renewals == 1
+    assert len(seen) == 2
 
 
 def test_accepted_statuses_come_back_instead_of_raising() -> None:

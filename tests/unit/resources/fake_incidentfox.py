@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 import httpx
 
+from stackfox_provider.clients.http import RetryPolicy
 from stackfox_provider.clients.incidentfox import client as incidentfox_client
 from stackfox_provider.clients.incidentfox.client import IncidentFoxClient
-from stackfox_provider.clients.http import RetryPolicy
 from stackfox_provider.clients.ratelimit import RateLimits
 
 

@@ -1,0 +1,267 @@
+"""The StackFlow incidents API (``…/prod/api``): standing categories and the incidents that use them.
+
+Built on the shared ``ApiClient`` policy. Creates are never retried blindly: a create whose outcome is unknown
+raises ``AmbiguousWriteError`` and the caller looks the category up by name. Reads of many categories go through
+``category_snapshot()``: one paginated listing shared by every thread, dropped by any write made through the client.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel
+
+from stackfox_provider.clients.http import AmbiguousWriteError, ApiClient, ApiError, Credential, RetryPolicy
+from stackfox_provider.clients.ratelimit import RateLimits
+from stackfox_provider.clients.stackflow.models import Category, Incident
+
+API_NAME = "StackFlow"
+PAGE_LIMIT = 100
+# A gateway error on a create may come after the backend applied it: treat it like a lost response.
+AMBIGUOUS_CREATE_STATUSES = frozenset({500, 502, 504})
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class NotFoundError(ApiError):
+    """404: the object does not exist (any more)."""
+
+
+class ConflictError(ApiError):
+    """409: a category with that name exists, or open incidents still use the category being deleted."""
+
+
+class PreconditionFailed(ApiError):
+    """412: the ``If-Match`` ETag is stale; someone changed the object since it was read."""
+
+
+_TYPED_ERRORS: dict[int, type[ApiError]] = {404: NotFoundError, 409: ConflictError, 412: PreconditionFailed}
+_TYPED_STATUSES = frozenset(_TYPED_ERRORS)
+
+
+class CategorySnapshot:
+    """All categories as listed at one moment, indexed by id and by name."""
+
+    def __init__(self, categories: list[Category], taken_at: float) -> None:
+        self.categories = tuple(categories)
+        self.taken_at = taken_at
+        self._by_id = {category.id: category for category in self.categories}
+        self._by_name = {category.name: category for category in self.categories}
+
+    def by_id(self, category_id: str) -> Category | None:
+        return self._by_id.get(category_id)
+
+    def by_name(self, name: str) -> Category | None:
+        return self._by_name.get(name)
+
+    def __len__(self) -> int:
+        return len(self.categories)
+
+
+class StackFlowClient:
+    """Typed calls to the StackFlow API for one base URL (ending in ``/prod/api``) and one credential."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credential: Credential,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        limits: RateLimits | None = None,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.api = ApiClient(API_NAME, base_url, credential, limits=limits, retry=retry, transport=transport)
+        self._clock = clock
+        self._snapshot: CategorySnapshot | None = None
+        self._snapshot_lock = threading.Lock()
+        self._writes = 0  # bumped after every write; a listing that overlapped one is not kept
+        self._writes_lock = threading.Lock()
+
+    @property
+    def base_url(self) -> str:
+        return self.api.base_url
+
+    def close(self) -> None:
+        self.api.close()
+
+    # --- categories: reads ---
+
+    def list_categories(self) -> list[Category]:
+        """Every category, 100 per call."""
+        return list(self._paginate("/categories", {}, Category))
+
+    def get_category(self, category_id: str) -> tuple[Category, str | None] | None:
+        """The category and its ETag, or None when it does not exist."""
+        response = self._send("GET", _category_path(category_id), expect=frozenset({404}))
+        if response.status_code == 404:
+            return None
+        return Category.model_validate(response.json()), response.headers.get("etag")
+
+    def find_category_by_name(self, name: str) -> Category | None:
+        """The category named ``name``, read from the server now (not from the snapshot)."""
+        # The ``name`` filter narrows the listing; matching here too keeps this right if a server ignores it.
+        return next(
+            (category for category in self._paginate("/categories", {"name": name}, Category) if category.name == name),
+            None,
+        )
+
+    def category_snapshot(self, max_age: float = 30.0) -> CategorySnapshot:
+        """All categories, listed at most once per ``max_age`` seconds however many threads ask."""
+        with self._snapshot_lock:
+            snapshot = self._snapshot
+            if snapshot is not None and self._clock() - snapshot.taken_at <= max_age:
+                return snapshot
+            with self._writes_lock:
+                writes_before = self._writes
+            snapshot = CategorySnapshot(self.list_categories(), self._clock())
+            with self._writes_lock:
+                if self._writes == writes_before:  # no write overlapped the listing
+                    self._snapshot = snapshot
+            return snapshot
+
+    # --- categories: writes ---
+
+    def create_category(self, fields: Mapping[str, Any]) -> tuple[Category, str | None]:
+        """Create a category. Never retried once sent: on ``AmbiguousWriteError`` look it up by name first.
+
+        Raises ``ConflictError`` when the name is taken.
+        """
+        with self._write():
+            try:
+                response = self._send("POST", "/categories", json=dict(fields))
+            except ApiError as error:
+                if error.status in AMBIGUOUS_CREATE_STATUSES:
+                    raise _as(AmbiguousWriteError, error) from error
+                raise
+        return Category.model_validate(response.json()), response.headers.get("etag")
+
+    def update_category(
+        self, category_id: str, changes: Mapping[str, Any], etag: str | None
+    ) -> tuple[Category, str | None]:
+        """``PATCH`` the given fields under ``If-Match``; ``PreconditionFailed`` if the ETag is stale."""
+        headers = {"If-Match": etag} if etag else {}
+        with self._write():
+            response = self._send("PATCH", _category_path(category_id), json=dict(changes), headers=headers)
+        return Category.model_validate(response.json()), response.headers.get("etag")
+
+    def delete_category(self, category_id: str, force: bool = False, etag: str | None = None) -> bool:
+        """Delete a category; False when it was already gone. ``ConflictError`` while open incidents use it
+        (unless ``force``)."""
+        params = {"force": "true"} if force else None
+        headers = {"If-Match": etag} if etag else {}
+        with self._write():
+            # Safe to repeat after a lost response: the repeat finds it gone (404).
+            response = self._send(
+                "DELETE",
+                _category_path(category_id),
+                params=params,
+                headers=headers,
+                idempotent=True,
+                expect=frozenset({404}),
+            )
+        return response.status_code != 404
+
+    # --- incidents ---
+
+    def open_incidents(self, category_name: str) -> list[Incident]:
+        """Incidents filed under the category that are neither resolved nor closed."""
+        incidents = self._paginate("/incidents", {"category": category_name}, Incident)
+        return [incident for incident in incidents if incident.category == category_name and incident.is_open]
+
+    # --- plumbing ---
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        expect: frozenset[int] = frozenset(),
+        **options: Any,
+    ) -> httpx.Response:
+        """One call; statuses in ``expect`` come back, 404/409/412 otherwise raise their typed errors."""
+        response = self.api.request(method, path, accept=expect | _TYPED_STATUSES, **options)
+        status = response.status_code
+        if status < 400 or status in expect:
+            return response
+        raise _as(_TYPED_ERRORS[status], self.api.error(method, path, response))
+
+    def _paginate(self, path: str, params: Mapping[str, Any], model: type[Model]) -> Iterator[Model]:
+        page = 1
+        while True:
+            body = self._send("GET", path, params={**params, "page": page, "limit": PAGE_LIMIT}).json()
+            items = body.get("data", []) if isinstance(body, dict) else body
+            yield from (model.model_validate(item) for item in items)
+            if not items or not _has_more(body, page, len(items)):
+                return
+            page += 1
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """Drop the snapshot when a write ends, whether it succeeded, failed or may have been applied."""
+        try:
+            yield
+        finally:
+            with self._writes_lock:
+                self._writes += 1
+                self._snapshot = None
+
+
+def _category_path(category_id: str) -> str:
+    return f"/categories/{quote(category_id, safe='')}"
+
+
+def _has_more(body: Any, page: int, count: int) -> bool:
+    if not isinstance(body, dict):
+        return False
+    if "has_more" in body:
+        return bool(body["has_more"])
+    total = body.get("total")
+    if isinstance(total, int):
+        return page * int(body.get("limit") or PAGE_LIMIT) < total
+    return count >= PAGE_LIMIT
+
+
+ErrorType = TypeVar("ErrorType", bound=ApiError)
+
+
+def _as(kind: type[ErrorType], error: ApiError) -> ErrorType:
+    return kind(
+        error.api,
+        error.method,
+        error.path,
+        error.message,
+        status=error.status,
+        code=error.code,
+        request_id=error.request_id,
+    )
+
+
+# --- one client per (base URL, credential) in the process ---
+
+_clients: dict[tuple[str, str], StackFlowClient] = {}
+_clients_lock = threading.Lock()
+
+
+def stackflow_client_for(base_url: str, credential: Credential) -> StackFlowClient:
+    """The process-wide client for this base URL and credential identity, shared by every resource."""
+    key = (base_url.rstrip("/"), credential.fingerprint)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = StackFlowClient(base_url, credential)
+        return client
+
+
+def reset_stackflow_clients() -> None:
+    """Close and forget every shared client (tests, or a provider reconfigured with new settings)."""
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
