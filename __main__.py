@@ -7,6 +7,7 @@ program runs offline. Against the real services, set the `stackfox:*` config key
 import pulumi
 
 from stackfox_provider.incidentfox import McpServer, TeamConfig, Webhook
+from stackfox_provider.stackflow import IncidentCategory
 
 config = pulumi.Config()
 
@@ -46,4 +47,25 @@ Webhook(
 )
 Webhook("postmortem-ready", event="postmortem_ready", url="https://hooks.example.com/ifx/postmortems")
 
+# name: (label, default priority, default assignment group, subcategories)
+STANDING_CATEGORIES = {
+    "network": ("Network", "P2", "network-ops", {"dns": "DNS", "load-balancer": "Load balancer", "vpn": "VPN"}),
+    "database": ("Database", "P1", "dba", {"replication": "Replication", "latency": "Latency", "storage": "Storage"}),
+    "server": ("Server", "P3", "platform", {"cpu": "CPU", "memory": "Memory", "disk": "Disk"}),
+    "security": ("Security", "P1", "secops", {"access": "Unauthorized access", "malware": "Malware", "leak": "Leak"}),
+}
+categories = {
+    name: IncidentCategory(
+        f"category-{name}",
+        name=name,
+        label=label,
+        description=f"{label} incidents for the payments platform",
+        subcategories=[{"name": sub, "label": sub_label} for sub, sub_label in subcategories.items()],
+        default_priority=priority,
+        default_assignment_group=group,
+    )
+    for name, (label, priority, group, subcategories) in STANDING_CATEGORIES.items()
+}
+
 pulumi.export("incidentfox_team", team.team_id)
+pulumi.export("stackflow_categories", {name: category.id for name, category in categories.items()})

@@ -23,7 +23,8 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Up
 from stackfox_provider import settings
 from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox import IncidentFoxClient, incidentfox_client_for
-from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted, get_path, leaves, nest, same
+from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted, get_path, leaves, nest
+from stackfox_provider.normalize import same
 from stackfox_provider.resources._common import StackfoxProvider, StrictModel, is_unknown, validate, without_provider
 
 OnDelete = Literal["restore", "clear", "retain"]

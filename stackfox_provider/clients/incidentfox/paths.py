@@ -7,9 +7,10 @@ everything else (scalars, lists, empty objects) is a leaf, because that is how t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from stackfox_provider.normalize import same
 
 KeyPath = tuple[str, ...]
 
@@ -48,22 +49,6 @@ def nest(values: Mapping[KeyPath, Any]) -> dict[str, Any]:
 
 def dotted(path: KeyPath) -> str:
     return ".".join(path)
-
-
-def normalize(value: Any) -> Any:
-    """A canonical form for comparison: integral floats become ints (Pulumi sends 3 as 3.0)."""
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        return int(value)
-    if isinstance(value, Mapping):
-        return {key: normalize(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [normalize(item) for item in value]
-    return value
-
-
-def same(left: Any, right: Any) -> bool:
-    """Equal after normalization; a missing value and a stored null are the same."""
-    return bool(normalize(left) == normalize(right))
 
 
 def differing(desired: Mapping[KeyPath, Any], document: Any, paths: Iterable[KeyPath] | None = None) -> list[KeyPath]:

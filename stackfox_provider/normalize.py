@@ -1,0 +1,27 @@
+"""Canonical forms for comparing what a program declares with what an API returns.
+
+The number-one bug class of providers in this field is the permanent diff from server
+normalization; every comparison stackfox makes goes through ``same``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+
+def normalize(value: Any) -> Any:
+    """A canonical form for comparison: integral floats become ints (Pulumi sends 3 as 3.0)."""
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: normalize(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [normalize(item) for item in value]
+    return value
+
+
+def same(left: Any, right: Any) -> bool:
+    """Equal after normalization; a missing value and a stored null are the same."""
+    return bool(normalize(left) == normalize(right))

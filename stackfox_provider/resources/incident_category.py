@@ -1,0 +1,292 @@
+"""``IncidentCategory``: a standing StackFlow incident category, kept in line with the incidents API."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import pulumi
+import pydantic
+from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+
+from stackfox_provider import settings
+from stackfox_provider.clients.cognito import StackFlowAuthSettings, credential_from_settings
+from stackfox_provider.clients.http import AmbiguousWriteError
+from stackfox_provider.clients.stackflow import (
+    Category,
+    ConflictError,
+    PreconditionFailed,
+    StackFlowClient,
+    stackflow_client_for,
+)
+from stackfox_provider.normalize import same
+from stackfox_provider.resources._common import StackfoxProvider, StrictModel, validate, without_provider
+
+NAME_PATTERN = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
+#: Fields written to StackFlow; everything else is stackfox's own setting.
+MANAGED_FIELDS = ("label", "description", "subcategories", "default_priority", "default_assignment_group", "active")
+SERVER_FIELDS = ("created_at", "updated_at")
+UPDATE_ATTEMPTS = 3
+
+
+def _slug(name: str) -> str:
+    if not re.fullmatch(NAME_PATTERN, name) or len(name) > 64:
+        raise ValueError(
+            "must be a lower-case slug of at most 64 characters: letters, digits, '-' or '_', starting with a "
+            f"letter (e.g. 'network' or 'data-center'); got {name!r}"
+        )
+    return name
+
+
+Slug = Annotated[str, pydantic.AfterValidator(_slug)]
+
+
+class SubcategoryInput(StrictModel):
+    name: Slug
+    label: str = pydantic.Field(min_length=1)
+
+
+class StackFlowConnection(StrictModel):
+    """Where StackFlow and its Cognito pool are, e.g. from pulumi-aws outputs; secrets stay in stack config."""
+
+    url: str | None = None
+    user_pool_id: str | None = None
+    client_id: str | None = None
+    region: str | None = None
+    token_url: str | None = None
+    scope: str | None = None
+    cognito_endpoint: str | None = None
+
+
+class IncidentCategoryInputs(StrictModel):
+    name: Slug
+    label: str = pydantic.Field(min_length=1)
+    description: str = ""
+    subcategories: list[SubcategoryInput] = pydantic.Field(default_factory=list)
+    default_priority: Literal["P1", "P2", "P3", "P4"] = "P3"
+    default_assignment_group: str | None = None
+    active: bool = True
+    deletion_policy: Literal["deactivate", "delete", "retain"] = "deactivate"
+    force_delete: bool = False
+    adopt: bool = False
+    connection: StackFlowConnection | None = None
+
+    @pydantic.field_validator("subcategories")
+    @classmethod
+    def _unique_names(cls, subcategories: list[SubcategoryInput]) -> list[SubcategoryInput]:
+        names = [sub.name for sub in subcategories]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"subcategory names must be unique within the category; repeated: {', '.join(repeated)}")
+        # Order carries no meaning in StackFlow: a canonical order keeps diffs quiet.
+        return sorted(subcategories, key=lambda sub: sub.name)
+
+
+def server_fields(category: Category) -> dict[str, Any]:
+    """The managed fields as the API holds them, in the inputs' canonical form."""
+    values = category.model_dump(mode="json", include=set(MANAGED_FIELDS))
+    values["subcategories"] = sorted(values["subcategories"], key=lambda sub: sub["name"])
+    if values.get("default_assignment_group") is None:
+        values.pop("default_assignment_group", None)
+    return values
+
+
+def differences(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> list[str]:
+    """The fields of ``desired`` whose value ``actual`` does not hold (a missing value and None are the same)."""
+    return [field for field in desired if not same(desired.get(field), actual.get(field))]
+
+
+def desired_fields(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every managed field as the program wants it; an omitted assignment group means none."""
+    return {field: inputs.get(field) for field in MANAGED_FIELDS}
+
+
+class IncidentCategoryProvider(StackfoxProvider):
+    """Creates, adopts, reads (in bulk), patches under ``If-Match`` and retires StackFlow categories."""
+
+    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        return validate(IncidentCategoryInputs, news)
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = ["name"] if not same(olds.get("name"), news.get("name")) else []
+        if _url(olds) != _url(news):
+            replaces.append("connection")
+        fields = (*MANAGED_FIELDS, "deletion_policy", "force_delete", "adopt", "connection")
+        changed = bool(replaces) or any(not same(olds.get(field), news.get(field)) for field in fields)
+        return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = without_provider(props)
+        client = self._client(inputs)
+        existing = client.category_snapshot().by_name(inputs["name"])
+        category = self._adopt(client, inputs, existing) if existing else self._create(client, inputs)
+        return CreateResult(category.id, self._outputs(inputs, category))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        outputs = without_provider(props)
+        category = self._client(outputs).category_snapshot().by_id(id_)
+        if category is None:
+            return ReadResult(None, {})  # deleted outside the stack
+        inputs = {key: value for key, value in outputs.items() if key not in (*MANAGED_FIELDS, *SERVER_FIELDS)}
+        inputs.update(server_fields(category))
+        return ReadResult(id_, self._outputs(inputs, category), inputs)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = without_provider(news)
+        category = self._patch(self._client(inputs), id_, str(inputs["name"]), desired_fields(inputs))
+        return UpdateResult(self._outputs(inputs, category))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        outputs = without_provider(props)
+        policy = outputs.get("deletion_policy", "deactivate")
+        if policy == "retain":
+            return
+        client = self._client(outputs)
+        if policy == "deactivate":
+            if client.get_category(id_) is not None:
+                self._patch(client, id_, str(outputs["name"]), {"active": False})
+            return
+        if not outputs.get("force_delete"):
+            incidents = client.open_incidents(str(outputs["name"]))
+            if incidents:
+                numbers = ", ".join(incident.number for incident in incidents[:20])
+                raise RuntimeError(
+                    f"StackFlow category {outputs['name']!r} is still used by {len(incidents)} open incident(s): "
+                    f"{numbers}. Resolve them, set force_delete=True to delete it anyway, or use "
+                    "deletion_policy='deactivate'."
+                )
+        client.delete_category(id_, force=bool(outputs.get("force_delete")))
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _create(self, client: StackFlowClient, inputs: Mapping[str, Any]) -> Category:
+        fields = {"name": inputs["name"], **{k: v for k, v in desired_fields(inputs).items() if v is not None}}
+        try:
+            category, _ = client.create_category(fields)
+            return category
+        except (AmbiguousWriteError, ConflictError):
+            # The create may have landed (lost response) or someone created it meanwhile: never post twice.
+            found = client.find_category_by_name(str(inputs["name"]))
+            if found is None:
+                category, _ = client.create_category(fields)
+                return category
+            return self._adopt(client, inputs, found)
+
+    def _adopt(self, client: StackFlowClient, inputs: Mapping[str, Any], existing: Category) -> Category:
+        """Take over a category that already has this name: as is when it matches, else only with ``adopt``."""
+        differing = differences(desired_fields(inputs), server_fields(existing))
+        if not differing:
+            return existing
+        if not inputs.get("adopt"):
+            live = server_fields(existing)
+            detail = "; ".join(f"{field}: StackFlow has {live.get(field)!r}, the program {inputs.get(field)!r}"
+                               for field in differing)  # fmt: skip
+            raise RuntimeError(
+                f"StackFlow already has a category named {inputs['name']!r} ({existing.id}) that differs: {detail}. "
+                "Set adopt=True to take it over and update it, or change the name."
+            )
+        return self._patch(client, existing.id, str(inputs["name"]), desired_fields(inputs))
+
+    def _patch(self, client: StackFlowClient, id_: str, name: str, desired: Mapping[str, Any]) -> Category:
+        """PATCH the fields that differ from the live category, under ``If-Match``.
+
+        On 412 it re-reads: when someone else changed only fields this update does not touch, it
+        applies on top of their version; otherwise it stops and names the fields they changed.
+        """
+        for _ in range(UPDATE_ATTEMPTS):
+            found = client.get_category(id_)
+            if found is None:
+                raise RuntimeError(
+                    f"StackFlow category {name!r} ({id_}) no longer exists; run `pulumi refresh` "
+                    "so the stack forgets it, then `pulumi up` to create it again."
+                )
+            category, etag = found
+            live = server_fields(category)
+            changing = differences(desired, live)
+            if not changing:
+                return category
+            try:
+                updated, _ = client.update_category(id_, {field: desired[field] for field in changing}, etag)
+                return updated
+            except PreconditionFailed:
+                fresh = client.get_category(id_)
+                theirs = differences(server_fields(fresh[0]), live) if fresh else []
+                clash = [field for field in theirs if field in changing]
+                if clash:
+                    raise RuntimeError(
+                        f"someone else changed StackFlow category {name!r} while stackfox was updating "
+                        f"it: {', '.join(clash)}. Run `pulumi refresh` to see their values, then `pulumi up` again."
+                    ) from None
+        raise RuntimeError(f"StackFlow category {name!r} kept changing under stackfox; try again.")
+
+    def _outputs(self, inputs: Mapping[str, Any], category: Category) -> dict[str, Any]:
+        return {
+            **inputs,
+            **server_fields(category),
+            "created_at": category.created_at,
+            "updated_at": category.updated_at,
+        }
+
+    def _client(self, inputs: Mapping[str, Any]) -> StackFlowClient:
+        auth = StackFlowAuthSettings.from_sources(settings.stack_config_snapshot(), os.environ)
+        connection = {key: value for key, value in (inputs.get("connection") or {}).items() if value}
+        if connection:
+            auth = auth.model_copy(update=connection)
+        return stackflow_client_for(auth.require_url(), credential_from_settings(auth))
+
+
+def _url(props: Mapping[str, Any]) -> Any:
+    connection = props.get("connection")
+    return connection.get("url") if isinstance(connection, Mapping) else None
+
+
+class IncidentCategory(Resource, module="stackflow", name="IncidentCategory"):
+    """A standing StackFlow incident category: what every incident must be filed under.
+
+    ``name`` is the natural key (changing it replaces the category). An existing category with the
+    same name is adopted when it matches; when it differs, ``adopt=True`` takes it over. On delete,
+    ``deletion_policy`` decides: ``deactivate`` (default), ``delete`` (refused while open incidents
+    use it unless ``force_delete``) or ``retain``.
+    """
+
+    name: pulumi.Output[str]
+    label: pulumi.Output[str]
+    default_priority: pulumi.Output[str]
+    created_at: pulumi.Output[str]
+    updated_at: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        name: pulumi.Input[str],
+        label: pulumi.Input[str],
+        description: pulumi.Input[str] | None = None,
+        subcategories: pulumi.Input[list[Mapping[str, pulumi.Input[str]]]] | None = None,
+        default_priority: pulumi.Input[str] | None = None,
+        default_assignment_group: pulumi.Input[str] | None = None,
+        active: pulumi.Input[bool] | None = None,
+        deletion_policy: pulumi.Input[str] | None = None,
+        force_delete: pulumi.Input[bool] | None = None,
+        adopt: pulumi.Input[bool] | None = None,
+        connection: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "name": name,
+            "label": label,
+            "description": description,
+            "subcategories": subcategories,
+            "default_priority": default_priority,
+            "default_assignment_group": default_assignment_group,
+            "active": active,
+            "deletion_policy": deletion_policy,
+            "force_delete": force_delete,
+            "adopt": adopt,
+            "connection": connection,
+            "created_at": None,
+            "updated_at": None,
+        }
+        super().__init__(IncidentCategoryProvider(), resource_name, props, opts)

@@ -1,0 +1,10 @@
+"""StackFlow as code: the standing incident categories every incident is filed under.
+
+Connection and credentials: the ``stackfox:stackflow*`` stack config keys or ``STACKFLOW_*``
+environment variables (see docs/stackflow-auth.md), or a ``connection`` input carrying the
+non-secret references (URL, user pool id, app client id, region, token URL) from pulumi-aws.
+"""
+
+from stackfox_provider.resources.incident_category import IncidentCategory, StackFlowConnection
+
+__all__ = ["IncidentCategory", "StackFlowConnection"]
