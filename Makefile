@@ -10,7 +10,7 @@ STACK ?= dev
 $(BIN)/.installed: pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e '.[dev,sandbox]'
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e '.[dev,sandbox,examples]'
 	touch $@
 
 venv: $(BIN)/.installed

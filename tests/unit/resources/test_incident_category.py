@@ -1,0 +1,153 @@
+"""IncidentCategory's provider against an in-memory StackFlow: ETags, 412 triage, adoption, validation."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from stackfox_provider.clients.cognito import StaticToken
+from stackfox_provider.clients.ratelimit import RateLimits
+from stackfox_provider.clients.stackflow import client as stackflow_client
+from stackfox_provider.clients.stackflow.client import StackFlowClient
+from stackfox_provider.resources.incident_category import IncidentCategoryProvider
+
+URL = "http://flow.test/prod/api"
+
+
+@dataclass
+class FakeStackFlow:
+    categories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    before_patch: Callable[[str], None] | None = None
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def add(self, **fields: Any) -> str:
+        category_id = f"CAT{next(self.ids):07d}"
+        self.categories[category_id] = {"id": category_id, "description": "", "subcategories": [],
+                                        "default_priority": "P3", "active": True, **fields}  # fmt: skip
+        self.versions[category_id] = 1
+        return category_id
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.calls.append((request.method, request.url.path))
+        path = request.url.path.removeprefix("/prod/api")
+        if path == "/categories" and request.method == "GET":
+            data = list(self.categories.values())
+            return httpx.Response(200, json={"data": data, "total": len(data), "page": 1, "limit": 100,
+                                             "has_more": False})  # fmt: skip
+        if path == "/categories" and request.method == "POST":
+            category_id = self.add(**json.loads(request.content))
+            return self._one(category_id, 201)
+        category_id = path.rsplit("/", 1)[-1]
+        if category_id not in self.categories:
+            return httpx.Response(404, json={"error": {"code": "not_found", "message": "no such category"}})
+        if request.method == "PATCH":
+            if self.before_patch:
+                self.before_patch(category_id)
+            if request.headers.get("if-match") not in (None, self._etag(category_id)):
+                return httpx.Response(412, json={"error": {"code": "precondition_failed", "message": "stale"}})
+            self.categories[category_id].update(json.loads(request.content))
+            self.versions[category_id] += 1
+        return self._one(category_id)
+
+    def by_hand(self, category_id: str, **changes: Any) -> None:
+        self.categories[category_id].update(changes)
+        self.versions[category_id] += 1
+
+    def _etag(self, category_id: str) -> str:
+        return f'"{category_id}-{self.versions[category_id]}"'
+
+    def _one(self, category_id: str, status: int = 200) -> httpx.Response:
+        return httpx.Response(status, json=self.categories[category_id], headers={"ETag": self._etag(category_id)})
+
+
+@pytest.fixture
+def flow(monkeypatch: pytest.MonkeyPatch) -> FakeStackFlow:
+    fake = FakeStackFlow()
+    credential = StaticToken("static")
+    client = StackFlowClient(URL, credential, transport=httpx.MockTransport(fake.handle),
+                             limits=RateLimits(10**6, 10**6))  # fmt: skip
+    monkeypatch.setitem(stackflow_client._clients, (URL, credential.fingerprint), client)
+    monkeypatch.setenv("STACKFLOW_URL", URL)
+    monkeypatch.setenv("STACKFLOW_TOKEN", "static")
+    return fake
+
+
+def inputs(**fields: Any) -> dict[str, Any]:
+    result = IncidentCategoryProvider().check({}, {"name": "network", "label": "Network", **fields})
+    assert result.failures == []
+    return dict(result.inputs)
+
+
+def test_an_update_applies_on_top_of_changes_to_other_fields(flow: FakeStackFlow) -> None:
+    category_id = flow.add(name="network", label="Network")
+    flow.before_patch = lambda cid: (flow.by_hand(cid, description="edited meanwhile"), setattr(flow, "before_patch",
+                                                                                                 None))  # fmt: skip
+    state = {**inputs(), "created_at": None, "updated_at": None}
+
+    updated = IncidentCategoryProvider().update(category_id, state, inputs(default_priority="P1"))
+
+    assert flow.categories[category_id]["default_priority"] == "P1"
+    assert flow.categories[category_id]["description"] == "", "our description is put back in the same update"
+    assert updated.outs is not None and updated.outs["default_priority"] == "P1"
+
+
+def test_an_update_racing_a_change_to_the_same_field_names_it(flow: FakeStackFlow) -> None:
+    category_id = flow.add(name="network", label="Network")
+    flow.before_patch = lambda cid: flow.by_hand(cid, default_priority="P2")
+
+    with pytest.raises(RuntimeError, match=r"someone else changed StackFlow category 'network'.*default_priority"):
+        IncidentCategoryProvider().update(category_id, inputs(), inputs(default_priority="P1"))
+
+
+def test_a_matching_category_is_adopted_without_a_write(flow: FakeStackFlow) -> None:
+    category_id = flow.add(name="network", label="Network")
+
+    created = IncidentCategoryProvider().create(inputs())
+
+    assert created.id == category_id
+    assert [call for call in flow.calls if call[0] != "GET"] == []
+
+
+def test_the_subcategory_order_is_not_a_change() -> None:
+    provider = IncidentCategoryProvider()
+    subs = [{"name": "vpn", "label": "VPN"}, {"name": "dns", "label": "DNS"}]
+    state = inputs(subcategories=list(reversed(subs)))
+
+    assert not provider.diff("CAT1", state, inputs(subcategories=subs)).changes
+    assert provider.diff("CAT1", state, inputs(name="other")).replaces == ["name"]
+
+
+def test_dropping_the_assignment_group_clears_it(flow: FakeStackFlow) -> None:
+    category_id = flow.add(name="network", label="Network", default_assignment_group="netops")
+
+    IncidentCategoryProvider().update(category_id, inputs(default_assignment_group="netops"), inputs())
+
+    assert flow.categories[category_id]["default_assignment_group"] is None
+
+
+def test_check_names_each_bad_property_and_what_is_allowed() -> None:
+    result = IncidentCategoryProvider().check(
+        {},
+        {
+            "name": "Bad Name",
+            "label": "",
+            "default_priority": "P5",
+            "subcategories": [{"name": "a", "label": "A"}, {"name": "a", "label": "B"}],
+            "deletion_policy": "archive",
+        },
+    )
+    found = {failure.property: failure.reason for failure in result.failures}
+
+    assert set(found) == {"name", "label", "default_priority", "subcategories", "deletion_policy"}
+    assert "lower-case slug" in found["name"]
+    assert "'P1', 'P2', 'P3' or 'P4'" in found["default_priority"]
+    assert "repeated: a" in found["subcategories"]
+    assert "'deactivate', 'delete' or 'retain'" in found["deletion_policy"]
