@@ -136,6 +136,7 @@ class OwnedPathsProvider(StackfoxProvider):
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = without_provider(news)
         client = self._client(inputs)
+        self._same_team(client, olds)
         desired = self.desired(inputs)
         previous = dict(_path_pairs(olds.get("previous")))
         owned_before = _owned_paths(olds)
@@ -187,6 +188,15 @@ class OwnedPathsProvider(StackfoxProvider):
                 )
 
     # -- helpers ------------------------------------------------------------------------------------
+
+    def _same_team(self, client: IncidentFoxClient, olds: Mapping[str, Any]) -> None:
+        """A new token may belong to another team at the same URL: never move a resource silently."""
+        team_id = client.identity().team_id
+        if olds.get("team_id") and team_id and team_id != olds["team_id"]:
+            raise RuntimeError(
+                f"this {self.kind} manages IncidentFox team {olds['team_id']!r}, but its token now belongs to team "
+                f"{team_id!r}. To move it, remove it from the program (or `pulumi state delete` it) and add it again."
+            )
 
     def desired(self, inputs: Mapping[str, Any]) -> dict[KeyPath, Any]:
         """The owned config paths and the values the inputs declare for them."""
