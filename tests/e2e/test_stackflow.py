@@ -258,6 +258,20 @@ def test_a_wrong_password_fails_clearly_without_writing(
     assert writes(sandbox) == []
 
 
+def test_a_disabled_user_fails_clearly_without_writing(
+    engine: LocalEngine, tmp_path: Path, sandbox_factory: Callable[..., SandboxHandle]
+) -> None:
+    sandbox = sandbox_factory()
+    sandbox.cognito().admin_disable_user(UserPoolId=sandbox.info.user_pool_id, Username=sandbox.info.username)
+    cli = project(engine, tmp_path, sandbox, [category(unique("x"))])
+
+    failed = cli("up", "--yes", check=False)
+
+    assert failed.returncode != 0
+    assert "User is disabled" in failed.stdout
+    assert writes(sandbox) == []
+
+
 def test_a_long_up_outlives_its_token(
     engine: LocalEngine, tmp_path: Path, sandbox_factory: Callable[..., SandboxHandle]
 ) -> None:
