@@ -24,7 +24,7 @@ up: toolchain
 	$(STACKFOX) sandbox status --state-dir $(SANDBOX_DIR) >/dev/null 2>&1 || \
 		$(STACKFOX) sandbox start --state-dir $(SANDBOX_DIR)
 	$(STACKFOX) use-sandbox --sandbox-dir $(SANDBOX_DIR) --stack $(STACK)
-	$(STACKFOX) pulumi -- up --yes --stack $(STACK)
+	$(STACKFOX) pulumi -- up --yes --refresh --stack $(STACK)
 
 lint: venv
 	$(BIN)/ruff check .

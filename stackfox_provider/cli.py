@@ -10,7 +10,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from stackfox_provider.engine import LocalEngine
+from stackfox_provider.engine import LocalEngine, add_project_arguments
+from stackfox_provider.review.cli import register as register_review_commands
 from stackfox_provider.toolchain import ToolchainError, find_toolchain, install_toolchain
 
 
@@ -48,8 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Runs `pulumi ARGS...` with the toolchain and the offline environment stackfox sets up "
         "(file backend in --state-dir, passphrase secrets, no update checks, no plugin downloads).",
     )
-    pulumi.add_argument("--cwd", type=Path, default=Path.cwd(), help="the Pulumi project directory")
-    pulumi.add_argument("--state-dir", type=Path, help="file backend and PULUMI_HOME (default: CWD/.stackfox)")
+    add_project_arguments(pulumi)
     pulumi.add_argument("pulumi_args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for pulumi")
     pulumi.set_defaults(handler=_pulumi)
 
@@ -59,11 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Selects (or creates) the stack and sets the stackfox:* connection settings from "
         "the sandbox's sandbox.json; tokens and passwords are stored as secrets.",
     )
-    use_sandbox.add_argument("--cwd", type=Path, default=Path.cwd(), help="the Pulumi project directory")
-    use_sandbox.add_argument("--state-dir", type=Path, help="file backend and PULUMI_HOME (default: CWD/.stackfox)")
+    add_project_arguments(use_sandbox)
     use_sandbox.add_argument("--sandbox-dir", type=Path, default=Path(".stackfox/sandbox"), help="the sandbox's state")
     use_sandbox.add_argument("--stack", default="dev", help="the stack to configure (default: dev)")
     use_sandbox.set_defaults(handler=_use_sandbox)
+    register_review_commands(commands)  # stackfox drift, stackfox plan
 
     try:  # an optional extra: imported by name so the provider never depends on the web framework
         sandbox_cli = importlib.import_module("stackfox_sandbox.cli")

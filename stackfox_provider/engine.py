@@ -8,6 +8,7 @@ language host and dynamic-provider plugin.
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -114,3 +115,9 @@ class LocalEngine:
             pulumi_command=auto.PulumiCommand(root=str(self.toolchain.root)),
             **options,
         )
+
+
+def add_project_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--cwd`` and ``--state-dir`` for commands that run the engine on a project."""
+    parser.add_argument("--cwd", type=Path, default=Path.cwd(), help="the Pulumi project directory")
+    parser.add_argument("--state-dir", type=Path, help="file backend and PULUMI_HOME (default: CWD/.stackfox)")

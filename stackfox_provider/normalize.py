@@ -13,6 +13,8 @@ from typing import Any
 
 def normalize(value: Any) -> Any:
     """A canonical form for comparison: integral floats become ints (Pulumi sends 3 as 3.0)."""
+    if isinstance(value, bool):
+        return _Bool(value)
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
     if isinstance(value, Mapping):
@@ -20,6 +22,21 @@ def normalize(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [normalize(item) for item in value]
     return value
+
+
+class _Bool:
+    """A boolean that, unlike Python's, is not equal to 1 or 0: JSON's true is not 1."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Bool) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash((_Bool, self.value))
 
 
 def same(left: Any, right: Any) -> bool:

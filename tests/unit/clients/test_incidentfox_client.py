@@ -80,9 +80,11 @@ def test_a_persistent_server_error_is_reported_with_its_message() -> None:
     team = FakeTeam()
     client = team.install()
     client._api._http._transport = httpx.MockTransport(
-        lambda r: httpx.Response(500, json={"detail": "'NoneType' object has no attribute 'get'"})
-        if r.method == "PATCH"
-        else team.handle(r)
+        lambda r: (
+            httpx.Response(500, json={"detail": "'NoneType' object has no attribute 'get'"})
+            if r.method == "PATCH"
+            else team.handle(r)
+        )
     )
 
     with pytest.raises(ApiError, match="HTTP 500: 'NoneType' object has no attribute 'get'"):
@@ -115,9 +117,11 @@ def test_a_change_waiting_for_approval_is_not_taken_as_applied() -> None:
     team = FakeTeam(dialect="hosted")
     client = team.install()
     client._api._http._transport = httpx.MockTransport(
-        lambda r: httpx.Response(405)
-        if r.method == "PATCH"
-        else httpx.Response(202, json={"status": "pending_approval", "change_request_id": "cr-7"})
+        lambda r: (
+            httpx.Response(405)
+            if r.method == "PATCH"
+            else httpx.Response(202, json={"status": "pending_approval", "change_request_id": "cr-7"})
+        )
     )
 
     with pytest.raises(PendingApprovalError, match="cr-7"):

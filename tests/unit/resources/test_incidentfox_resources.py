@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
+from stackfox_provider.normalize import same
 from stackfox_provider.resources.mcp_server import McpServerProvider
 from stackfox_provider.resources.team_config import TeamConfigProvider
 from stackfox_provider.resources.webhook import WebhookProvider
@@ -265,3 +266,12 @@ def test_without_a_connection_the_error_names_the_settings(monkeypatch: pytest.M
 
     with pytest.raises(Exception, match=r"stackfox:incidentfoxUrl.*INCIDENTFOX_URL"):
         provider.create(checked(provider, {"event": "e", "url": "https://a.test"}))
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [(3, 3.0, True), ({"a": [1.0]}, {"a": [1]}, True), (True, 1, False), ({"x": False}, {"x": 0}, False),
+     (None, None, True), (0.5, 0.5, True)],
+)  # fmt: skip
+def test_values_compare_as_json_does(left: Any, right: Any, expected: bool) -> None:
+    assert same(left, right) is expected

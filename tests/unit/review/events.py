@@ -1,0 +1,98 @@
+"""Engine events in the streaming-preview format (as pulumi 3.259 prints them), built for tests."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+from stackfox_provider.engine import LocalEngine
+from stackfox_provider.review.engine_run import PreviewRun, collect
+from stackfox_provider.review.values import SECRET_SIG_KEY, SECRET_SIG_VALUE
+from stackfox_provider.toolchain import Toolchain
+
+FIXTURES = Path(__file__).parent / "fixtures"
+STACK, PROJECT = "dev", "ops"
+WEBHOOK = "pulumi-python:dynamic/incidentfox:Webhook"
+TEAM = "pulumi-python:dynamic/incidentfox:TeamConfig"
+CATEGORY = "pulumi-python:dynamic/stackflow:IncidentCategory"
+UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+def secret(plaintext: Any = None) -> dict[str, Any]:
+    """A secret as the engine serializes it (with a plaintext, as `--show-secrets` would, to prove it never shows)."""
+    value: dict[str, Any] = {SECRET_SIG_KEY: SECRET_SIG_VALUE, "ciphertext": "[secret]"}
+    if plaintext is not None:
+        value["plaintext"] = json.dumps(plaintext)
+    return value
+
+
+def urn(type_: str, name: str) -> str:
+    return f"urn:pulumi:{STACK}::{PROJECT}::{type_}::{name}"
+
+
+def state(inputs: dict[str, Any], outputs: dict[str, Any] | None = None, id_: str = "") -> dict[str, Any]:
+    return {"id": id_, "inputs": {"__provider": "gASV", **inputs}, "outputs": outputs or {}}
+
+
+def step(
+    op: str,
+    type_: str,
+    name: str,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    keys: list[str] | None = None,
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"op": op, "urn": urn(type_, name), "type": type_, "old": old, "new": new}
+    if keys:
+        metadata["keys"] = keys
+    return {"sequence": 1, "timestamp": 0, "resourcePreEvent": {"metadata": metadata}}
+
+
+def refresh(type_: str, name: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+    metadata = {"op": "refresh", "urn": urn(type_, name), "type": type_, "old": before, "new": after}
+    return {"sequence": 1, "timestamp": 0, "resOutputsEvent": {"metadata": metadata}}
+
+
+def diagnostic(message: str, severity: str = "error", name: str | None = None, type_: str = WEBHOOK) -> dict[str, Any]:
+    event: dict[str, Any] = {"prefix": f"{severity}: ", "message": message, "severity": severity}
+    if name:
+        event["urn"] = urn(type_, name)
+    return {"sequence": 1, "timestamp": 0, "diagnosticEvent": event}
+
+
+def summary(result: str = "succeeded", **changes: int) -> dict[str, Any]:
+    return {"sequence": 1, "timestamp": 0, "summaryEvent": {"resourceChanges": changes, "result": result}}
+
+
+def lines(*events: dict[str, Any]) -> list[str]:
+    return [json.dumps(event) for event in events]
+
+
+def run_of(*events: dict[str, Any]) -> PreviewRun:
+    return collect(lines(*events))
+
+
+def recorded(name: str) -> PreviewRun:
+    """A preview recorded from the real engine against the sandbox (see fixtures/README.md)."""
+    return collect((FIXTURES / f"{name}-events.jsonl").read_text().splitlines())
+
+
+def fake_pulumi(tmp_path: Path, events: list[str], *, exit_code: int = 0, stderr: str = "") -> LocalEngine:
+    """An engine whose `pulumi` prints ``events``, records its arguments and environment, and exits."""
+    bin_dir = tmp_path / "toolchain" / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "events.jsonl").write_text("".join(f"{line}\n" for line in events))
+    (tmp_path / "stderr.txt").write_text(stderr)
+    script = bin_dir / "pulumi"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" > "{tmp_path}/args.txt"\n'
+        f'env > "{tmp_path}/env.txt"\n'
+        f'cat "{tmp_path}/events.jsonl"\n'
+        f'cat "{tmp_path}/stderr.txt" >&2\n'
+        f"exit {exit_code}\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return LocalEngine(Toolchain(bin_dir, "cache"), tmp_path / "state")
