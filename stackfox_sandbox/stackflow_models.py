@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -51,11 +51,29 @@ class CategoryCreate(BaseModel):
     _subcategories = field_validator("subcategories")(_unique_subcategories)
 
 
-class CategoryPatch(BaseModel):
+class PartialUpdate(BaseModel):
+    """A ``PATCH`` body: only the fields sent change, and only the ``nullable`` ones may be sent as null."""
+
+    model_config = _INPUT
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> Self:
+        for name in sorted(self.model_fields_set - self.nullable):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the caller sent, as JSON values."""
+        return self.model_dump(mode="json", include=self.model_fields_set)
+
+
+class CategoryPatch(PartialUpdate):
     """Body of ``PATCH /categories/{id}``: only the fields sent change. ``name`` is immutable (it may be sent
     only with its current value)."""
 
-    model_config = _INPUT
+    nullable = frozenset({"default_assignment_group"})
 
     name: Slug | None = None
     label: Label | None = None
@@ -67,17 +85,6 @@ class CategoryPatch(BaseModel):
 
     _subcategories = field_validator("subcategories")(_unique_subcategories)
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> CategoryPatch:
-        nullable = {"default_assignment_group"}
-        for name in self.model_fields_set - nullable:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the caller sent, as JSON values."""
-        return self.model_dump(mode="json", include=self.model_fields_set)
 
 
 class Category(BaseModel):
@@ -109,10 +116,10 @@ class IncidentCreate(BaseModel):
     caller: Group | None = None
 
 
-class IncidentPatch(BaseModel):
+class IncidentPatch(PartialUpdate):
     """Body of ``PATCH /incidents/{id}``: only the fields sent change."""
 
-    model_config = _INPUT
+    nullable = frozenset({"subcategory", "assignment_group"})
 
     short_description: ShortText | None = None
     description: LongText | None = None
@@ -123,17 +130,6 @@ class IncidentPatch(BaseModel):
     assignment_group: Group | None = None
     resolution_notes: LongText | None = None
 
-    @model_validator(mode="after")
-    def _no_nulls(self) -> IncidentPatch:
-        nullable = {"subcategory", "assignment_group"}
-        for name in self.model_fields_set - nullable:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
-
-    def changes(self) -> dict[str, Any]:
-        """The fields the caller sent, as JSON values."""
-        return self.model_dump(mode="json", include=self.model_fields_set)
 
 
 class Incident(BaseModel):
