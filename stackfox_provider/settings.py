@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Mapping
-from typing import Protocol
+from typing import Literal, Protocol
+
+from stackfox_provider.clients.ratelimit import RateLimits
 
 NAMESPACE = "stackfox"
 
@@ -30,6 +32,10 @@ KNOWN_SETTINGS: dict[str, str] = {
     "stackflowScope": "STACKFLOW_SCOPE",
     "stackflowAuthFlow": "STACKFLOW_AUTH_FLOW",
     "cognitoEndpoint": "COGNITO_ENDPOINT",
+    "incidentfoxReadsPerMinute": "INCIDENTFOX_READS_PER_MINUTE",
+    "incidentfoxWritesPerMinute": "INCIDENTFOX_WRITES_PER_MINUTE",
+    "stackflowReadsPerMinute": "STACKFLOW_READS_PER_MINUTE",
+    "stackflowWritesPerMinute": "STACKFLOW_WRITES_PER_MINUTE",
 }
 
 
@@ -37,8 +43,8 @@ class ConfigSource(Protocol):
     def get(self, key: str) -> object: ...
 
 
-class SettingsMissing(Exception):
-    """A setting stackfox needs is set neither in stack config nor in the environment."""
+class SettingsError(Exception):
+    """A setting stackfox needs is missing from stack config and the environment, or is not valid."""
 
 
 _lock = threading.Lock()
@@ -71,11 +77,32 @@ def require(key: str, purpose: str) -> str:
     value = setting(key)
     if value is None:
         secret = " --secret" if "Token" in key or "Password" in key or "Secret" in key else ""
-        raise SettingsMissing(
+        raise SettingsError(
             f"{purpose} needs `{NAMESPACE}:{key}`: run `pulumi config set{secret} {NAMESPACE}:{key} ...` "
             f"or set {KNOWN_SETTINGS[key]} in the environment."
         )
     return value
+
+
+def rate_limits(service: Literal["incidentfox", "stackflow"]) -> RateLimits:
+    """The client-side budget for a service: the documented 100 reads / 20 writes a minute unless configured."""
+    defaults = RateLimits()
+    return RateLimits(
+        reads_per_minute=_per_minute(f"{service}ReadsPerMinute", defaults.reads_per_minute),
+        writes_per_minute=_per_minute(f"{service}WritesPerMinute", defaults.writes_per_minute),
+    )
+
+
+def _per_minute(key: str, default: int) -> int:
+    value = setting(key)
+    if value is None:
+        return default
+    if not value.strip().isdigit() or int(value) < 1:
+        raise SettingsError(
+            f"`{NAMESPACE}:{key}` ({KNOWN_SETTINGS[key]}) must be a whole number of requests a minute, at least 1; "
+            f"got {value!r}"
+        )
+    return int(value)
 
 
 def stack_config_snapshot() -> dict[str, str]:

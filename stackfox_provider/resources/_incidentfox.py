@@ -227,12 +227,13 @@ class OwnedPathsProvider(StackfoxProvider):
         return " ".join(str(inputs.get(key)) for key in self.identity_properties)
 
     def _client(self, inputs: Mapping[str, Any]) -> IncidentFoxClient:
+        limits = settings.rate_limits("incidentfox")
         connection = inputs.get("connection")
         if isinstance(connection, Mapping) and not is_unknown(connection):
-            return incidentfox_client_for(str(connection["url"]), str(connection["token"]))
+            return incidentfox_client_for(str(connection["url"]), str(connection["token"]), limits)
         url = settings.require("incidentfoxUrl", f"IncidentFox {self.kind}")
         token = settings.require("incidentfoxToken", f"IncidentFox {self.kind}")
-        return incidentfox_client_for(url, token)
+        return incidentfox_client_for(url, token, limits)
 
 
 def secret_outputs(opts: pulumi.ResourceOptions | None, *extra: str) -> pulumi.ResourceOptions:

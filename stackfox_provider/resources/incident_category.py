@@ -234,7 +234,8 @@ class IncidentCategoryProvider(StackfoxProvider):
         connection = {key: value for key, value in (inputs.get("connection") or {}).items() if value}
         if connection:
             auth = auth.model_copy(update=connection)
-        return stackflow_client_for(auth.require_url(), credential_from_settings(auth))
+        limits = settings.rate_limits("stackflow")
+        return stackflow_client_for(auth.require_url(), credential_from_settings(auth), limits)
 
 
 def _url(props: Mapping[str, Any]) -> Any:

@@ -249,10 +249,10 @@ _clients: dict[tuple[str, str], IncidentFoxClient] = {}
 _clients_lock = threading.Lock()
 
 
-def incidentfox_client_for(base_url: str, token: str) -> IncidentFoxClient:
+def incidentfox_client_for(base_url: str, token: str, limits: RateLimits | None = None) -> IncidentFoxClient:
     """The process-wide client for a (base URL, token): resources of one team share its cache and lock."""
     key = (base_url.rstrip("/"), TeamToken(token).fingerprint)
     with _clients_lock:
         if key not in _clients:
-            _clients[key] = IncidentFoxClient(base_url, token)
+            _clients[key] = IncidentFoxClient(base_url, token, limits=limits)
         return _clients[key]

@@ -249,13 +249,13 @@ _clients: dict[tuple[str, str], StackFlowClient] = {}
 _clients_lock = threading.Lock()
 
 
-def stackflow_client_for(base_url: str, credential: Credential) -> StackFlowClient:
+def stackflow_client_for(base_url: str, credential: Credential, limits: RateLimits | None = None) -> StackFlowClient:
     """The process-wide client for this base URL and credential identity, shared by every resource."""
     key = (base_url.rstrip("/"), credential.fingerprint)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = _clients[key] = StackFlowClient(base_url, credential)
+            client = _clients[key] = StackFlowClient(base_url, credential, limits=limits)
         return client
 
 
