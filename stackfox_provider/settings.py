@@ -12,26 +12,17 @@ import threading
 from collections.abc import Mapping
 from typing import Literal, Protocol
 
+from stackfox_provider.clients.cognito import SETTING_SOURCES
 from stackfox_provider.clients.ratelimit import RateLimits
 
 NAMESPACE = "stackfox"
 
-#: Stack config key (without namespace) -> environment variable.
+#: Stack config key (without namespace) -> environment variable. StackFlow's come from the one table
+#: its settings model reads (``cognito.SETTING_SOURCES``).
 KNOWN_SETTINGS: dict[str, str] = {
     "incidentfoxUrl": "INCIDENTFOX_URL",
     "incidentfoxToken": "INCIDENTFOX_TOKEN",
-    "stackflowUrl": "STACKFLOW_URL",
-    "stackflowToken": "STACKFLOW_TOKEN",
-    "stackflowUsername": "STACKFLOW_USERNAME",
-    "stackflowPassword": "STACKFLOW_PASSWORD",
-    "stackflowClientId": "STACKFLOW_CLIENT_ID",
-    "stackflowClientSecret": "STACKFLOW_CLIENT_SECRET",
-    "stackflowUserPoolId": "STACKFLOW_USER_POOL_ID",
-    "stackflowRegion": "STACKFLOW_REGION",
-    "stackflowTokenUrl": "STACKFLOW_TOKEN_URL",
-    "stackflowScope": "STACKFLOW_SCOPE",
-    "stackflowAuthFlow": "STACKFLOW_AUTH_FLOW",
-    "cognitoEndpoint": "COGNITO_ENDPOINT",
+    **{source.config_key.removeprefix(f"{NAMESPACE}:"): source.env_vars[0] for source in SETTING_SOURCES},
     "incidentfoxReadsPerMinute": "INCIDENTFOX_READS_PER_MINUTE",
     "incidentfoxWritesPerMinute": "INCIDENTFOX_WRITES_PER_MINUTE",
     "stackflowReadsPerMinute": "STACKFLOW_READS_PER_MINUTE",
