@@ -42,3 +42,18 @@ class _Bool:
 def same(left: Any, right: Any) -> bool:
     """Equal after normalization; a missing value and a stored null are the same."""
     return bool(normalize(left) == normalize(right))
+
+
+def integral(value: Any) -> Any:
+    """``value`` with every whole float as an int, for writing.
+
+    Pulumi hands a provider every number as a float (``12`` arrives as ``12.0``); the services
+    store what they are sent, so a whole number must go out as a JSON integer.
+    """
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {key: integral(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [integral(item) for item in value]
+    return value

@@ -66,6 +66,12 @@ def _add_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--incidentfox-dialect", choices=["hosted", "oss"], default="hosted", dest="dialect")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--max-token-age", type=float, metavar="SECONDS", help="reject older StackFlow tokens")
+    parser.add_argument(
+        "--unlocked-write-window",
+        type=float,
+        metavar="SECONDS",
+        help="IncidentFox team writes wait this long between read and write without a lock (lost updates)",
+    )
     parser.add_argument("--read-limit", type=int, default=100, help="reads per token per minute")
     parser.add_argument("--write-limit", type=int, default=20, help="writes per token per minute")
     parser.add_argument("--time-scale", type=float, default=1.0, help="60 makes a rate-limit minute last 1 s")
@@ -97,6 +103,7 @@ def settings_from_args(args: argparse.Namespace) -> SandboxSettings:
             write_limit=args.write_limit,
             time_scale=args.time_scale,
             max_token_age=args.max_token_age,
+            unlocked_write_window=args.unlocked_write_window,
         ),
         token_validity=args.token_validity,
         jwks_refetch_interval=args.jwks_refetch_interval,

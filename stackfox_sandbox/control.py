@@ -32,8 +32,12 @@ class ResetRequest(BaseModel):
     data: bool = False
 
 
+NULLABLE_SETTINGS = frozenset({"max_token_age", "unlocked_write_window"})
+
+
 class SettingsPatch(BaseModel):
-    """Live settings to change; omitted fields keep their value, ``max_token_age: null`` disables it."""
+    """Live settings to change; omitted fields keep their value, ``max_token_age: null`` and
+    ``unlocked_write_window: null`` disable them."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,6 +45,7 @@ class SettingsPatch(BaseModel):
     write_limit: int | None = Field(default=None, ge=1)
     time_scale: float | None = Field(default=None, gt=0, le=3600)
     max_token_age: float | None = Field(default=None, gt=0)
+    unlocked_write_window: float | None = Field(default=None, ge=0, le=10)
 
 
 @router.get("/state")
@@ -141,10 +146,10 @@ async def get_settings(runtime: Rt) -> JSONResponse:
 
 @router.patch("/settings")
 async def patch_settings(runtime: Rt, body: SettingsPatch) -> JSONResponse:
-    """Change live settings: limits, time scale, maximum token age."""
+    """Change live settings: limits, time scale, maximum token age, unlocked write window."""
     changes: dict[str, Any] = body.model_dump(include=body.model_fields_set)
     for name, value in changes.items():
-        if value is None and name != "max_token_age":
+        if value is None and name not in NULLABLE_SETTINGS:
             raise ApiError(422, f"{name} cannot be null")
         setattr(runtime.live, name, value)
     return JSONResponse(runtime.live.model_dump())

@@ -78,6 +78,7 @@ ORG_SEED: dict[str, Any] = {
     "$template_slug": "sre-default",
     "feature_flags": {"auto_investigate": True},
     "output_config": {"formatting": {"style": "detailed"}},
+    "agents": {"planner": {"max_turns": 15, "model": {"temperature": 0.3}}},
 }
 
 ORG_ID = "sandbox-org"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
@@ -33,7 +34,7 @@ from stackfox_sandbox.incidentfox_models import (
     TokenIssued,
     TokenRequest,
 )
-from stackfox_sandbox.incidentfox_store import Node
+from stackfox_sandbox.incidentfox_store import Node, Validator
 from stackfox_sandbox.incidentfox_validation import check_immutable, validate_effective
 from stackfox_sandbox.merge import leaf_paths
 from stackfox_sandbox.openapi_helpers import responses
@@ -117,6 +118,23 @@ def raw_config(runtime: Runtime, node_id: str) -> dict[str, Any]:
     return {"lineage": [node.node_id for node in chain], "configs": {node.node_id: node.config for node in chain}}
 
 
+async def team_write(
+    runtime: Runtime, node_id: str, patch: dict[str, Any], reason: str | None, validate: Validator
+) -> tuple[Node, dict[str, Any]]:
+    """A team-token config write: atomic, unless the live ``unlocked_write_window`` is set.
+
+    With the window set, the write reads the node, waits that long holding no lock (other requests, writes
+    included, are served meanwhile), then commits its merge of the stale read with the stale version plus one,
+    so overlapping writes lose each other's keys like on a multi-worker open-source deployment.
+    """
+    window = runtime.live.unlocked_write_window
+    if window is None:
+        return runtime.config.write(node_id, patch, "team", reason, validate)
+    stale = runtime.config.snapshot(node_id)
+    await asyncio.sleep(window)
+    return runtime.config.write(node_id, patch, "team", reason, validate, stale=stale)
+
+
 def build_router(dialect: Dialect) -> APIRouter:
     """All IncidentFox routes of one dialect."""
     error_model = HostedError if dialect == "hosted" else OssError
@@ -190,8 +208,8 @@ def _add_hosted_routes(router: APIRouter, present: Presenter) -> None:
             "team_node_id": team.team_node_id,
         }
         check_immutable(patch, current)
-        node, effective = runtime.config.write(
-            team.team_node_id, patch, "team", None, lambda eff: validate_effective(eff, "hosted")
+        node, effective = await team_write(
+            runtime, team.team_node_id, patch, None, lambda eff: validate_effective(eff, "hosted")
         )
         body = {
             "message": "Configuration updated",
@@ -251,8 +269,8 @@ def _add_oss_routes(router: APIRouter, present: Presenter) -> None:
     async def patch_config(request: Request, runtime: Rt, team: Team, body: ConfigPatch) -> JSONResponse:
         """Deep-merge ``config`` into the team's overrides and return them with the new version."""
         assert team.team_node_id is not None
-        node, _ = runtime.config.write(
-            team.team_node_id, body.config, "team", body.reason, lambda eff: validate_effective(eff, "oss")
+        node, _ = await team_write(
+            runtime, team.team_node_id, body.config, body.reason, lambda eff: validate_effective(eff, "oss")
         )
         return present.ok(request, node.raw_view())
 

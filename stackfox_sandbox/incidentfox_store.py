@@ -163,6 +163,13 @@ class ConfigRepo:
                 raise ApiError(409, f"node {node_id!r} already exists", detail="Node already exists")
         return self.node(node_id)
 
+    def snapshot(self, node_id: str) -> list[Node]:
+        """The node's lineage (root → leaf) as read now, for a later :meth:`write` with ``stale=``; 404 if
+        the node is absent."""
+        chain = self.lineage(node_id)
+        _check_leaf(chain, node_id)
+        return chain
+
     def write(
         self,
         node_id: str,
@@ -170,17 +177,20 @@ class ConfigRepo:
         actor: str,
         reason: str | None,
         validate: Validator | None = None,
+        stale: list[Node] | None = None,
     ) -> tuple[Node, dict[str, Any]]:
         """Deep-merge ``patch`` into a node's raw config atomically and bump its version.
 
         ``validate`` sees the node's effective config after the merge and may raise to refuse the write.
+        With ``stale`` (a :meth:`snapshot` taken earlier) the merge starts from that old read instead of the
+        current row and the version becomes the old one plus one, overwriting whatever was committed in
+        between: the unlocked read-modify-write of a multi-worker open-source deployment.
         Returns the updated node and the effective config.
         """
         now = isoformat(utcnow())
         with self.store.transaction() as conn:
-            chain = self._lineage(conn, node_id)
-            if not chain or chain[-1].node_id != node_id:
-                raise ApiError(404, f"node {node_id!r} not found", detail="Node not found")
+            chain = stale if stale is not None else self._lineage(conn, node_id)
+            _check_leaf(chain, node_id)
             node = chain[-1]
             merged = deep_merge(node.config, patch)
             effective = merge_all([SYSTEM_DEFAULTS, *(n.config for n in chain[:-1]), merged])
@@ -319,6 +329,12 @@ class ConfigRepo:
             conn.execute("DELETE FROM tokens")
         self._last_used.clear()
         self.seed(identity)
+
+
+def _check_leaf(chain: list[Node], node_id: str) -> None:
+    """404 unless ``chain`` ends at ``node_id``."""
+    if not chain or chain[-1].node_id != node_id:
+        raise ApiError(404, f"node {node_id!r} not found", detail="Node not found")
 
 
 def effective_of(chain: list[Node]) -> dict[str, Any]:

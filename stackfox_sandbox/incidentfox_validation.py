@@ -16,7 +16,7 @@ def validate_effective(effective: dict[str, Any], dialect: Dialect) -> None:
         _oss_crashes(effective)
     else:
         _hosted_shapes(effective)
-    errors = dependency_errors(effective)
+    errors = dependency_errors(effective, dialect)
     if errors:
         message = "; ".join(errors)
         raise ApiError(
@@ -72,15 +72,23 @@ def _references(agent: dict[str, Any], key: str) -> list[str]:
     return [str(name) for name, on in refs.items() if on is True] if isinstance(refs, dict) else []
 
 
-def dependency_errors(effective: dict[str, Any]) -> list[str]:
-    """References to missing or disabled agents, MCP servers and tools."""
+def _entrance_errors(entrance: Any, enabled_agents: set[str], dialect: Dialect) -> list[str]:
+    """The open-source service refuses only an entrance agent that names a missing or disabled agent (a
+    stored null is fine there); the hosted dialect also refuses a null one."""
+    if entrance is None and dialect == "oss":
+        return []
+    if entrance in enabled_agents:
+        return []
+    return [f"entrance_agent {entrance!r} is missing or disabled"]
+
+
+def dependency_errors(effective: dict[str, Any], dialect: Dialect = "hosted") -> list[str]:
+    """References to missing or disabled agents, MCP servers and tools (``dialect`` decides whether a null
+    ``entrance_agent`` is one)."""
     agents = effective.get("agents")
     agents = agents if isinstance(agents, dict) else {}
     enabled_agents = {str(name) for name, agent in agents.items() if _enabled(agent)}
-    errors: list[str] = []
-    entrance = effective.get("entrance_agent")
-    if entrance not in enabled_agents:
-        errors.append(f"entrance_agent {entrance!r} is missing or disabled")
+    errors = _entrance_errors(effective.get("entrance_agent"), enabled_agents, dialect)
     mcps = _known_mcps(effective.get("mcp_servers"))
     tools = effective.get("tools")
     tools = tools if isinstance(tools, dict) else {}

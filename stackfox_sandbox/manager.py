@@ -58,6 +58,8 @@ def serve_argv(settings: SandboxSettings) -> list[str]:
     ]
     if live.max_token_age is not None:
         argv += ["--max-token-age", repr(live.max_token_age)]
+    if live.unlocked_write_window is not None:
+        argv += ["--unlocked-write-window", repr(live.unlocked_write_window)]
     if settings.testing:
         argv.append("--testing")
     if settings.seed is not None:

@@ -31,6 +31,13 @@ class RuntimeSettings(BaseModel):
     max_token_age: float | None = Field(
         default=None, gt=0, description="reject StackFlow tokens whose iat is older than this (seconds)"
     )
+    unlocked_write_window: float | None = Field(
+        default=None,
+        ge=0,
+        le=10,
+        description="IncidentFox team writes read, wait this long without a lock, then write their merge of the"
+        " stale read (lost updates, duplicate versions, as on a multi-worker deployment); None keeps writes atomic",
+    )
 
     @property
     def window_seconds(self) -> float:

@@ -39,6 +39,7 @@ def sandbox_settings(
     write_limit: int = 20,
     time_scale: float = 1.0,
     max_token_age: float | None = None,
+    unlocked_write_window: float | None = None,
     faults: list[dict[str, Any] | FaultSpec] | None = None,
     port: int = 0,
     moto_port: int = 0,
@@ -54,7 +55,11 @@ def sandbox_settings(
         dialect=dialect,
         testing=testing,
         runtime=RuntimeSettings(
-            read_limit=read_limit, write_limit=write_limit, time_scale=time_scale, max_token_age=max_token_age
+            read_limit=read_limit,
+            write_limit=write_limit,
+            time_scale=time_scale,
+            max_token_age=max_token_age,
+            unlocked_write_window=unlocked_write_window,
         ),
         token_validity=token_validity,
         jwks_refetch_interval=jwks_refetch_interval,
@@ -240,7 +245,8 @@ class SandboxHandle:
         self._call("DELETE", "/faults")
 
     def update_settings(self, **changes: Any) -> dict[str, Any]:
-        """Change live settings: ``read_limit``, ``write_limit``, ``time_scale``, ``max_token_age``."""
+        """Change live settings: ``read_limit``, ``write_limit``, ``time_scale``, ``max_token_age``,
+        ``unlocked_write_window`` (``None`` switches the last two off)."""
         settings: dict[str, Any] = self._call("PATCH", "/settings", json=changes)
         return settings
 

@@ -1,18 +1,22 @@
 """The behaviour shared by IncidentFox resources: each owns some key paths of one team's config.
 
 A resource declares values at *owned paths*; it reads, diffs and writes those paths only, so keys
-set in the UI or by another stack survive. ``create`` records what each owned path held before and
-``delete`` puts it back (``on_delete="restore"``), nulls it (``"clear"``) or leaves it (``"retain"``).
-Every resource of a team shares one client per process: one GET serves a whole refresh, and writes
-to the team never interleave.
+set in the UI or by another stack survive. ``create`` records what each owned path held before (the
+team's own value, exactly, or what the team inherited there) and ``delete`` gives the effective
+configuration back (``on_delete="restore"``), nulls the paths (``"clear"``) or leaves them
+(``"retain"``). Every operation first checks that the token still reaches the team the resource
+manages. Every resource of a team shares one client per process: one GET serves a whole refresh,
+writes to the team never interleave, and a read-back once they settle catches lost updates.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import sys
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
@@ -23,13 +27,17 @@ from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Up
 from stackfox_provider import settings
 from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox import IncidentFoxClient, incidentfox_client_for
+from stackfox_provider.clients.incidentfox.client import TeamMismatchError
 from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted, get_path, leaves, nest
-from stackfox_provider.normalize import same
+from stackfox_provider.clients.incidentfox.reset import has_path, parents_to_rebuild, plan_reset
+from stackfox_provider.normalize import integral, same
 from stackfox_provider.resources._common import StackfoxProvider, StrictModel, is_unknown, validate, without_provider
 
 OnDelete = Literal["restore", "clear", "retain"]
 #: Outputs stackfox computes; never compared with the program's inputs.
-COMPUTED = ("team_id", "owned_paths", "previous")
+COMPUTED = ("team_id", "owned_paths", "previous", "inherited_fields")
+#: Statuses with which IncidentFox refuses a write it will not apply (validation, locked fields).
+REFUSED = frozenset({400, 403, 422})
 
 
 class Connection(StrictModel):
@@ -52,6 +60,60 @@ class IncidentFoxInputs(StrictModel):
 
     connection: Connection | None = None
     on_delete: OnDelete = "restore"
+
+
+class Prior(pydantic.BaseModel):
+    """What one owned path held before the stack took it."""
+
+    path: list[str]
+    own: bool = pydantic.Field(description="the team had a value of its own there (null included)")
+    value: Any = pydantic.Field(default=None, description="that value, exactly as the service held it")
+    inherited: Any = pydantic.Field(default=None, description="otherwise: the effective value the team inherited")
+
+
+class History(pydantic.BaseModel):
+    """The ``previous`` output: what the owned paths held before the stack, kept as JSON text in state.
+
+    JSON text, because Pulumi turns every number into a float and drops the difference between a
+    stored ``null`` and no key at all; a restore must give back exactly what was there.
+    """
+
+    priors: list[Prior] = []
+    entry_existed: bool | None = pydantic.Field(default=None, description="McpServer: the server's entry existed")
+
+    @classmethod
+    def from_state(cls, value: Any) -> History:
+        if isinstance(value, str):
+            return cls.model_validate_json(value)
+        # Recorded before 0.2: [[path, value], ...] of the values that were not null, numbers as floats.
+        return cls(priors=[Prior(path=list(path), own=True, value=integral(item)) for path, item in value or []])
+
+    def to_state(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+    def prior(self, path: KeyPath) -> Prior:
+        for prior in self.priors:
+            if tuple(prior.path) == path:
+                return prior
+        return Prior(path=list(path), own=False)
+
+    def with_priors(self, priors: Iterable[Prior]) -> History:
+        new = {tuple(prior.path): prior for prior in priors}
+        kept = [prior for prior in self.priors if tuple(prior.path) not in new]
+        return self.model_copy(update={"priors": [*kept, *new.values()]})
+
+    def only(self, paths: Iterable[KeyPath]) -> History:
+        wanted = set(paths)
+        return self.model_copy(update={"priors": [prior for prior in self.priors if tuple(prior.path) in wanted]})
+
+
+@dataclass
+class Retirement:
+    """What giving paths back writes: ``values`` as they are, ``removals`` taken out (to inherited)."""
+
+    values: dict[KeyPath, Any] = field(default_factory=dict)
+    removals: list[KeyPath] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def is_loopback(host: str) -> bool:
@@ -86,10 +148,22 @@ class OwnedPathsProvider(StackfoxProvider):
     @abstractmethod
     def resource_id(self, inputs: Mapping[str, Any], team_id: str) -> str: ...
 
-    def retirement(self, outputs: Mapping[str, Any], on_delete: OnDelete) -> dict[KeyPath, Any]:
-        """What ``delete`` writes: the recorded previous values (``restore``) or nulls (``clear``)."""
-        previous = dict(_path_pairs(outputs.get("previous")))
-        return {path: previous.get(path) if on_delete == "restore" else None for path in _owned_paths(outputs)}
+    def entry(self, inputs: Mapping[str, Any]) -> KeyPath | None:
+        """The object the resource's paths belong to, when its existence matters on delete."""
+        return None
+
+    def retirement(self, paths: list[KeyPath], history: History, on_delete: OnDelete) -> Retirement:
+        """How ``paths`` are given back: their own earlier values, else inherited (restore), or null (clear)."""
+        retirement = Retirement()
+        for path in paths:
+            prior = history.prior(path)
+            if on_delete == "clear":
+                retirement.values[path] = None
+            elif prior.own:
+                retirement.values[path] = prior.value
+            else:
+                retirement.removals.append(path)
+        return retirement
 
     # -- the provider protocol ----------------------------------------------------------------------
 
@@ -112,42 +186,51 @@ class OwnedPathsProvider(StackfoxProvider):
         client = self._client(inputs)
         desired = self.desired(inputs)
         with client.exclusive():
-            current = client.team_overrides().overrides
-            previous = {path: get_path(current, path) for path in desired}
-            self._write(client, inputs, {p: v for p, v in desired.items() if not same(v, previous[p])})
-        team_id = client.identity().team_id or "team"
-        outputs = self._outputs(inputs, team_id, desired, previous)
-        return CreateResult(self.resource_id(inputs, team_id), outputs)
+            snapshot = client.team_overrides()
+            team_id = client.team_id() or "team"  # known before anything is written
+            history = self._record(client, inputs, snapshot.overrides, list(desired), History())
+            changes = {p: v for p, v in desired.items() if not same(v, get_path(snapshot.overrides, p))}
+            self._write(client, inputs, changes)
+        client.confirm(desired, self._reason(inputs))
+        return CreateResult(self.resource_id(inputs, team_id), self._outputs(inputs, team_id, desired, history))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outputs = without_provider(props)
         client = self._client(outputs)
+        self._same_team(client, outputs)
         current = client.team_overrides().overrides
         owned = _owned_paths(outputs)
+        # A key cannot be deleted from IncidentFox: an owned path that is null or unset is drift
+        # to repair (an update), never a deleted resource, and its recorded history stays.
         live = {path: get_path(current, path) for path in owned}
-        if all(value is None for value in live.values()):
-            return ReadResult(None, {})  # every owned path is gone: so is the resource
         inputs = {key: value for key, value in outputs.items() if key not in (*COMPUTED, *self.value_properties)}
         inputs.update(
             nest({self.input_path(outputs, path): value for path, value in live.items() if value is not None})
         )
-        return ReadResult(id_, {**inputs, **{key: outputs.get(key) for key in COMPUTED}}, inputs)
+        inherited = [dotted(self.input_path(outputs, path)) for path in owned if not has_path(current, path)]
+        computed = {key: outputs.get(key) for key in COMPUTED}
+        return ReadResult(id_, {**inputs, **computed, "inherited_fields": inherited}, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = without_provider(news)
         client = self._client(inputs)
-        self._same_team(client, olds)
         desired = self.desired(inputs)
-        previous = dict(_path_pairs(olds.get("previous")))
+        history = History.from_state(olds.get("previous"))
         owned_before = _owned_paths(olds)
         with client.exclusive():
+            self._same_team(client, olds)
             current = client.team_overrides().overrides
-            # Paths no longer declared go back to what they held before stackfox owned them.
-            released = {path: previous.get(path) for path in owned_before if path not in desired}
-            previous.update({path: get_path(current, path) for path in desired if path not in owned_before})
-            changes = {p: v for p, v in {**released, **desired}.items() if not same(v, get_path(current, p))}
-            self._write(client, inputs, changes)
-        return UpdateResult(self._outputs(inputs, str(olds.get("team_id")), desired, previous))
+            taken = [path for path in desired if path not in owned_before]
+            history = self._record(client, inputs, current, taken, history)
+            # Paths no longer declared go back as on delete; the declared ones take their values.
+            released = [path for path in owned_before if path not in desired]
+            on_delete: OnDelete = inputs.get("on_delete", "restore")
+            retirement = Retirement() if on_delete == "retain" else self.retirement(released, history, on_delete)
+            retirement.values.update({p: v for p, v in desired.items() if not same(v, get_path(current, p))})
+            expected = self._give_back(client, inputs, current, retirement, history)
+        client.confirm({**expected, **desired}, self._reason(inputs))
+        outputs = self._outputs(inputs, str(olds.get("team_id")), desired, history.only(desired))
+        return UpdateResult(outputs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         outputs = without_provider(props)
@@ -155,73 +238,171 @@ class OwnedPathsProvider(StackfoxProvider):
         if on_delete == "retain":
             return
         client = self._client(outputs)
+        history = History.from_state(outputs.get("previous"))
         with client.exclusive():
+            self._same_team(client, outputs)
             current = client.team_overrides().overrides
-            retirement = self.retirement(outputs, on_delete)
-            changes = {p: v for p, v in retirement.items() if not same(v, get_path(current, p))}
-            try:
-                self._write(client, outputs, changes)
-            except ApiError as error:
-                if error.status not in (400, 422) or all(value is not None for value in changes.values()):
-                    raise
-                self._clear_what_the_service_allows(client, outputs, changes)
+            retirement = self.retirement(_owned_paths(outputs), history, on_delete)
+            expected = self._give_back(client, outputs, current, retirement, history)
+        client.confirm(expected, self._reason(outputs))
 
-    def _clear_what_the_service_allows(
-        self, client: IncidentFoxClient, outputs: Mapping[str, Any], changes: Mapping[KeyPath, Any]
-    ) -> None:
-        """The service refused a null (``entrance_agent`` is required): clear what it accepts, keep the rest.
+    # -- giving paths back ---------------------------------------------------------------------------
 
-        IncidentFox's API has no "revert to inherited", so a path it will not null keeps its current
-        value, and stackfox says so.
+    def _record(
+        self,
+        client: IncidentFoxClient,
+        inputs: Mapping[str, Any],
+        current: Mapping[str, Any],
+        paths: list[KeyPath],
+        history: History,
+    ) -> History:
+        """``history`` plus what ``paths`` hold now: the team's own values, else what it inherits."""
+        inherited = client.effective() if any(not has_path(current, path) for path in paths) else {}
+        priors = [
+            Prior(path=list(path), own=True, value=get_path(current, path))
+            if has_path(current, path)
+            else Prior(path=list(path), own=False, inherited=get_path(inherited, path))
+            for path in paths
+        ]
+        entry = self.entry(inputs)
+        if entry is not None and history.entry_existed is None:
+            existed = has_path(current, entry) or get_path(inherited, entry) is not None
+            history = history.model_copy(update={"entry_existed": existed})
+        return history.with_priors(priors)
+
+    def _give_back(
+        self,
+        client: IncidentFoxClient,
+        inputs: Mapping[str, Any],
+        current: Mapping[str, Any],
+        retirement: Retirement,
+        history: History,
+    ) -> dict[KeyPath, Any]:
+        """Apply ``retirement``; returns the values the owned paths must hold afterwards.
+
+        A removal is the service's two-write reset of its parent object (null it, write it back
+        without the key). Where that cannot be done (a top-level key, ``agents``, an MCP server
+        entry) or the service refuses the intermediate null, the path gets the value the team
+        inherited there before, written explicitly, and stackfox says so.
         """
-        self._write(client, outputs, {path: value for path, value in changes.items() if value is not None})
-        for path in [path for path, value in changes.items() if value is None]:
-            try:
-                self._write(client, outputs, {path: None})
-            except ApiError as refused:
-                if refused.status not in (400, 422):
-                    raise
-                print(
-                    f"warning: IncidentFox refused to clear {dotted(path)} ({refused.message}); it keeps its "
-                    "current value, which stackfox no longer manages.",
-                    file=sys.stderr,
+        values = dict(retirement.values)
+        notes = list(retirement.notes)
+        nulled: list[KeyPath] = []
+        removed: list[KeyPath] = []
+        pending = [path for path in retirement.removals if has_path(current, path)]
+        while pending:  # outermost parents first; under a parent the service refuses, try deeper ones
+            groups = parents_to_rebuild(pending)
+            accepted = self._null_parents(client, inputs, list(groups))
+            nulled += accepted
+            removed += [path for parent in accepted for path in groups[parent]]
+            grouped = {path for paths in groups.values() for path in paths}
+            refused = [path for parent in groups if parent not in accepted for path in groups[parent]]
+            # Paths whose own parent cannot be nulled get their inherited value written explicitly.
+            stuck = [path for path in pending if path not in grouped] + [p for p in refused if p[:-1] in groups]
+            for path in stuck:
+                values[path], note = _inherited_fallback(path, history.prior(path))
+                notes.append(note)
+            pending = [path for path in refused if path[:-1] not in groups]
+        plan = plan_reset(current, values, nulled, removed)
+        notes += self._empty_parents(client, plan.rebuild, nulled, removed, history)
+        writes = {
+            path: value
+            for path, value in plan.rebuild.items()
+            if path in plan.nulls or not (has_path(current, path) and _identical(get_path(current, path), value))
+        }
+        self._write(client, inputs, writes)
+        for note in notes:
+            print(f"warning: {self.kind} {self.describe(inputs)}: {note}", file=sys.stderr)
+        # Only what the resource owns is checked later: the rest of a rebuilt object is others' to change.
+        return values
+
+    def _empty_parents(
+        self,
+        client: IncidentFoxClient,
+        rebuilt: Mapping[KeyPath, Any],
+        parents: list[KeyPath],
+        removed: list[KeyPath],
+        history: History,
+    ) -> list[str]:
+        """Notes for rebuilt objects left empty where the team inherited nothing: no write can remove them."""
+        notes = []
+        for parent in parents:
+            under = [path for path in removed if path[: len(parent)] == parent]
+            if rebuilt[parent] != {} or any(history.prior(path).inherited is not None for path in under):
+                continue
+            ours = {path[len(parent)] for path in under}
+            inherited = get_path(client.effective(), parent)
+            if not (isinstance(inherited, Mapping) and set(inherited) - ours):
+                notes.append(
+                    f"IncidentFox cannot remove {dotted(parent)} from the team's config; it had no value before "
+                    "and is now an empty object"
                 )
+        return notes
+
+    def _null_parents(
+        self, client: IncidentFoxClient, inputs: Mapping[str, Any], parents: list[KeyPath]
+    ) -> list[KeyPath]:
+        """Null each parent the reset rebuilds; the ones the service refuses to null are left out."""
+        if not parents:
+            return []
+        try:
+            self._write(client, inputs, dict.fromkeys(parents))
+            return parents
+        except ApiError as refused:
+            if refused.status not in REFUSED:
+                raise
+        if len(parents) == 1:
+            return []
+        nulled = []
+        for parent in parents:
+            try:
+                self._write(client, inputs, {parent: None})
+                nulled.append(parent)
+            except ApiError as refused:
+                if refused.status not in REFUSED:
+                    raise
+        return nulled
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _same_team(self, client: IncidentFoxClient, olds: Mapping[str, Any]) -> None:
-        """A new token may belong to another team at the same URL: never move a resource silently."""
-        team_id = client.identity().team_id
-        if olds.get("team_id") and team_id and team_id != olds["team_id"]:
-            raise RuntimeError(
-                f"this {self.kind} manages IncidentFox team {olds['team_id']!r}, but its token now belongs to team "
-                f"{team_id!r}. To move it, remove it from the program (or `pulumi state delete` it) and add it again."
+    def _same_team(self, client: IncidentFoxClient, recorded: Mapping[str, Any]) -> None:
+        """A new token may belong to another team at the same URL: never read, write or move it silently."""
+        team_id = client.team_id()
+        expected = recorded.get("team_id")
+        if expected and expected != "team" and team_id and team_id != expected:
+            raise TeamMismatchError(
+                f"this {self.kind} manages IncidentFox team {expected!r}, but its token now belongs to team "
+                f"{team_id!r}; stackfox stopped before reading or writing that team. Set the token of team "
+                f"{expected!r} (stackfox:incidentfoxToken or connection.token) and run `pulumi up`, or, to move "
+                "the resource, remove it from the program (or `pulumi state delete` it) and add it again."
             )
 
     def desired(self, inputs: Mapping[str, Any]) -> dict[KeyPath, Any]:
-        """The owned config paths and the values the inputs declare for them."""
+        """The owned config paths and the values the inputs declare for them (whole numbers as ints)."""
         declared = {key: inputs[key] for key in self.value_properties if inputs.get(key) is not None}
         return {
-            self.config_path(inputs, path): value
+            self.config_path(inputs, path): integral(value)
             for path, value in leaves(declared).items()
             if value != {}  # declaring an empty object owns nothing (merging {} changes nothing)
         }
 
     def _outputs(
-        self, inputs: Mapping[str, Any], team_id: str, desired: Mapping[KeyPath, Any], previous: Mapping[KeyPath, Any]
+        self, inputs: Mapping[str, Any], team_id: str, desired: Mapping[KeyPath, Any], history: History
     ) -> dict[str, Any]:
         return {
             **inputs,
             "team_id": team_id,
             "owned_paths": [list(path) for path in desired],
-            "previous": [
-                [list(path), value] for path, value in previous.items() if path in desired and value is not None
-            ],
+            "previous": history.to_state(),
+            "inherited_fields": [],
         }
 
     def _write(self, client: IncidentFoxClient, inputs: Mapping[str, Any], changes: Mapping[KeyPath, Any]) -> None:
         if changes:
-            client.write(nest(changes), reason=f"stackfox {self.kind} {self.describe(inputs)}")
+            client.write(nest(changes), reason=self._reason(inputs))
+
+    def _reason(self, inputs: Mapping[str, Any]) -> str:
+        return f"stackfox {self.kind} {self.describe(inputs)}"
 
     def describe(self, inputs: Mapping[str, Any]) -> str:
         return " ".join(str(inputs.get(key)) for key in self.identity_properties)
@@ -234,6 +415,27 @@ class OwnedPathsProvider(StackfoxProvider):
         url = settings.require("incidentfoxUrl", f"IncidentFox {self.kind}")
         token = settings.require("incidentfoxToken", f"IncidentFox {self.kind}")
         return incidentfox_client_for(url, token, limits)
+
+
+def _identical(left: Any, right: Any) -> bool:
+    """Equal as JSON, types included (``12`` is not ``12.0``)."""
+    return json.dumps(left, sort_keys=True) == json.dumps(right, sort_keys=True)
+
+
+def _inherited_fallback(path: KeyPath, prior: Prior) -> tuple[Any, str]:
+    """What a path that cannot be taken out gets instead, and the warning that says so."""
+    cannot = f"IncidentFox cannot remove {dotted(path)} from the team's config"
+    if prior.inherited is not None:
+        shown = "(secret)" if _is_secret(path) else json.dumps(prior.inherited)
+        return prior.inherited, (
+            f"{cannot}, so stackfox wrote the value the team inherited there before, {shown}: the effective "
+            "config is as before, but this key no longer follows changes made above the team"
+        )
+    return None, f"{cannot}; it had no value before and is now null"
+
+
+def _is_secret(path: KeyPath) -> bool:
+    return len(path) > 3 and path[0] == "mcp_servers" and path[2] in ("env", "headers")
 
 
 def secret_outputs(opts: pulumi.ResourceOptions | None, *extra: str) -> pulumi.ResourceOptions:
@@ -249,7 +451,3 @@ def _connection_url(props: Mapping[str, Any]) -> Any:
 
 def _owned_paths(outputs: Mapping[str, Any]) -> list[KeyPath]:
     return [tuple(path) for path in outputs.get("owned_paths") or []]
-
-
-def _path_pairs(pairs: Any) -> list[tuple[KeyPath, Any]]:
-    return [(tuple(path), value) for path, value in pairs or []]

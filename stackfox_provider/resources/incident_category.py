@@ -175,10 +175,16 @@ class IncidentCategoryProvider(StackfoxProvider):
             return self._adopt(client, inputs, found)
 
     def _adopt(self, client: StackFlowClient, inputs: Mapping[str, Any], existing: Category) -> Category:
-        """Take over a category that already has this name: as is when it matches, else only with ``adopt``."""
+        """Take over a category that already has this name: as is when it matches, else only with ``adopt``.
+
+        A category that matches except for being inactive while the program wants it active is what
+        ``deletion_policy='deactivate'`` leaves behind: it is reactivated without ``adopt``.
+        """
         differing = differences(desired_fields(inputs), server_fields(existing))
         if not differing:
             return existing
+        if differing == ["active"] and inputs.get("active") is True and existing.active is False:
+            return self._patch(client, existing.id, str(inputs["name"]), {"active": True})
         if not inputs.get("adopt"):
             live = server_fields(existing)
             detail = "; ".join(f"{field}: StackFlow has {live.get(field)!r}, the program {inputs.get(field)!r}"
@@ -247,7 +253,8 @@ class IncidentCategory(Resource, module="stackflow", name="IncidentCategory"):
     """A standing StackFlow incident category: what every incident must be filed under.
 
     ``name`` is the natural key (changing it replaces the category). An existing category with the
-    same name is adopted when it matches; when it differs, ``adopt=True`` takes it over. On delete,
+    same name is adopted when it matches (and reactivated when it matches but is inactive, as a
+    ``deactivate`` delete leaves it); when it differs otherwise, ``adopt=True`` takes it over. On delete,
     ``deletion_policy`` decides: ``deactivate`` (default), ``delete`` (refused while open incidents
     use it unless ``force_delete``) or ``retain``.
     """

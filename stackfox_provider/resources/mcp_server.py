@@ -10,11 +10,14 @@ import pulumi
 import pydantic
 from pulumi.dynamic import Resource
 
-from stackfox_provider.clients.incidentfox.paths import KeyPath
+from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted
+from stackfox_provider.clients.incidentfox.reset import nullable_parent
 from stackfox_provider.resources._incidentfox import (
+    History,
     IncidentFoxInputs,
     OnDelete,
     OwnedPathsProvider,
+    Retirement,
     secret_outputs,
 )
 
@@ -52,8 +55,10 @@ class McpServerInputs(IncidentFoxInputs):
 class McpServerProvider(OwnedPathsProvider):
     """Owns the fields it declares under ``mcp_servers.<server_id>``.
 
-    It never writes null into ``mcp_servers`` (the open-source service then fails every later
-    write): deleting a server it created retires it with ``enabled: false``.
+    It never writes null at ``mcp_servers`` or at a server's entry (the open-source service then
+    fails every later write). Deleting gives back an entry that existed before exactly, its
+    ``enabled`` included; a server the stack created stays as a disabled entry whose fields are
+    null and whose ``env``/``headers`` keys are gone, so no secret stackfox wrote is left behind.
     """
 
     inputs_model = McpServerInputs
@@ -70,13 +75,40 @@ class McpServerProvider(OwnedPathsProvider):
     def resource_id(self, inputs: Mapping[str, Any], team_id: str) -> str:
         return f"{team_id}/mcp_servers/{inputs['server_id']}"
 
-    def retirement(self, outputs: Mapping[str, Any], on_delete: OnDelete) -> dict[KeyPath, Any]:
-        restored = super().retirement(outputs, on_delete)
-        enabled = ("mcp_servers", str(outputs["server_id"]), "enabled")
-        if on_delete == "clear" or all(value is None for value in restored.values()):
-            # No earlier entry to put back (or asked to clear): retire it rather than null it out.
-            return {enabled: False}
-        return {path: value for path, value in restored.items() if value is not None}
+    def entry(self, inputs: Mapping[str, Any]) -> KeyPath | None:
+        return ("mcp_servers", str(inputs["server_id"]))
+
+    def retirement(self, paths: list[KeyPath], history: History, on_delete: OnDelete) -> Retirement:
+        retirement = super().retirement(paths, history, on_delete)
+        if not paths:
+            return retirement
+        entry = paths[0][:2]
+        existed = history.entry_existed
+        if existed is None:  # recorded before 0.2: only the entry's own earlier values are known
+            existed = any(history.prior(path).own for path in paths)
+        # A field of the entry itself cannot be reset (its parent is the entry): null it, unless
+        # the team inherits a value there, which the shared fallback then writes back.
+        fields = [p for p in retirement.removals if nullable_parent(p) is None and history.prior(p).inherited is None]
+        retirement.removals = [path for path in retirement.removals if path not in fields]
+        retirement.values.update(dict.fromkeys(fields))
+        enabled = (*entry, "enabled")
+        if on_delete == "clear" or not existed:
+            retirement.values[enabled] = False
+            retirement.notes.append(
+                f"IncidentFox cannot delete an MCP server entry: {dotted(entry)} stays, disabled, with the "
+                "fields stackfox set nulled and its env/headers keys removed"
+            )
+        else:
+            if enabled in paths and not history.prior(enabled).own:
+                inherited = history.prior(enabled).inherited
+                retirement.values[enabled] = True if inherited is None else inherited  # absent meant enabled
+                fields.remove(enabled)
+            if fields:
+                retirement.notes.append(
+                    f"IncidentFox cannot delete keys of an MCP server entry: {dotted(entry)} is back as it was, "
+                    f"except {', '.join(path[-1] for path in fields)}, which it did not have before and are now null"
+                )
+        return retirement
 
 
 class McpServer(Resource, module="incidentfox", name="McpServer"):

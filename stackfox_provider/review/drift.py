@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stackfox_provider.clients.incidentfox.paths import KeyPath
 from stackfox_provider.normalize import same
 from stackfox_provider.review.engine_run import PreviewRun, Refresh, Step
 from stackfox_provider.review.model import (
@@ -95,7 +96,7 @@ def field_drift(step: Step, refresh: Refresh | None) -> list[FieldDrift]:
     return [
         FieldDrift(
             path=dotted(difference.path),
-            kind=_kind(difference, last_applied, step.resource.service),
+            kind=_kind(difference, last_applied, step.resource.service, live),
             code=to_json(difference.new),
             service=to_json(difference.old),
             secret=difference.secret,
@@ -105,14 +106,20 @@ def field_drift(step: Step, refresh: Refresh | None) -> list[FieldDrift]:
     ]
 
 
-def _kind(difference: Difference, last_applied: dict[str, Any] | None, service: str) -> DriftKind:
+def _kind(difference: Difference, last_applied: dict[str, Any] | None, service: str, live: dict[str, Any]) -> DriftKind:
     if last_applied is not None and not difference.secret:
         applied = get_path(last_applied, difference.path)
         if same(applied, difference.old) and not same(applied, difference.new):
             return "unapplied"  # the service still holds what was applied: the code moved on
-    if difference.old is None and service == "IncidentFox":
-        return "reset_to_inherited"
+    if service == "IncidentFox" and _unset_on_the_team(difference.path, live):
+        return "reset_to_inherited"  # the key is gone from the team's overrides (a stored null is "changed")
     return "changed"
+
+
+def _unset_on_the_team(path: KeyPath, live: dict[str, Any]) -> bool:
+    """Whether the provider's read found no key at all (not even a null) at this field or under it."""
+    field = dotted(path)
+    return any(unset == field or unset.startswith(f"{field}.") for unset in live.get("inherited_fields") or [])
 
 
 def _summary(run: PreviewRun, resources: list[ResourceDrift]) -> DriftSummary:

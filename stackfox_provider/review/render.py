@@ -174,6 +174,8 @@ def _drift_rows(resource: ResourceDrift, *, markdown: bool) -> list[tuple[str, .
     rows: list[tuple[str, ...]] = []
     for item in resource.fields:
         live = "(inherited)" if item.kind == "reset_to_inherited" else show(item.service, item.secret)
+        if item.kind == "changed" and item.service is None and resource.service == "IncidentFox":
+            live = "null"  # a key gone from the team reads as reset_to_inherited: this one holds a null
         code = show(item.code, item.secret)
         path = _code(item.path, markdown)
         rows.append((*head, path, DRIFT_LABELS[item.kind], _code(code, markdown), _code(live, markdown)))

@@ -26,7 +26,9 @@ MASK: Final = "[secret]"
 #: What a report shows for a value the engine knows only after apply.
 UNKNOWN_TEXT: Final = "[unknown]"
 #: Inputs that are Pulumi's or stackfox's own bookkeeping, never a setting of the service.
-COMPUTED: Final = frozenset({"__provider", "team_id", "owned_paths", "previous", "id", "created_at", "updated_at"})
+COMPUTED: Final = frozenset(
+    {"__provider", "team_id", "owned_paths", "previous", "inherited_fields", "id", "created_at", "updated_at"}
+)
 
 __all__ = [
     "COMPUTED",

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stackfox_provider.clients.incidentfox import unwrap
 from stackfox_provider.engine import LocalEngine
+from stackfox_sandbox.testing import SandboxHandle
 
 
 def write_project(directory: Path, name: str, program: str) -> Path:
@@ -88,3 +90,30 @@ class PulumiCli:
 
     def state(self) -> StackState:
         return StackState.load(self.engine.state_file(self.project, self.stack))
+
+
+def raw_overrides(sandbox: SandboxHandle, token: str | None = None) -> dict[str, Any]:
+    """The team's own overrides, exactly as the service holds them (JSON types included)."""
+    with sandbox.incidentfox(token) as http:
+        raw = unwrap(http.get("/config/me/raw").raise_for_status().json())
+    return dict(raw["configs"][raw["lineage"][-1]])
+
+
+def effective_config(sandbox: SandboxHandle, token: str | None = None) -> dict[str, Any]:
+    """What the team's agents really run with: defaults, then the org, then the team."""
+    with sandbox.incidentfox(token) as http:
+        body = unwrap(http.get("/config/me/effective").raise_for_status().json())
+    return dict(body.get("effective_config", body))
+
+
+def write_by_hand(sandbox: SandboxHandle, partial: dict[str, Any]) -> None:
+    """A change made outside the stack, as the UI would, in the sandbox's dialect."""
+    with sandbox.incidentfox() as http:
+        if sandbox.info.dialect == "oss":
+            http.patch("/config/me", json={"config": partial, "reason": "UI"}).raise_for_status()
+        else:
+            http.put("/config/me", json=partial).raise_for_status()
+
+
+def writes(sandbox: SandboxHandle) -> list[dict[str, Any]]:
+    return [r for r in sandbox.requests_log("incidentfox") if r["method"] not in ("GET", "HEAD")]

@@ -15,8 +15,7 @@ import jsonschema
 from stackfox_provider.cli import SANDBOX_SETTINGS
 from stackfox_provider.engine import LocalEngine
 from stackfox_sandbox.testing import SandboxHandle
-from tests.e2e.support import PulumiCli, write_project
-from tests.e2e.test_incidentfox import write_by_hand
+from tests.e2e.support import PulumiCli, raw_overrides, write_by_hand, write_project
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "schemas" / "drift.schema.json").read_text())
 
@@ -218,7 +217,7 @@ def test_drift_reads_only_works_with_read_only_credentials_and_masks_secrets(
         "| --- | --- | --- | --- | --- | --- |",
     ]
     assert sorted(table[2:]) == sorted([
-        f"| IncidentFox | TeamConfig `team` | `feature_flags.{flag}` | reset to inherited | `true` | (inherited) |",
+        f"| IncidentFox | TeamConfig `team` | `feature_flags.{flag}` | changed by hand | `true` | `null` |",
         "| IncidentFox | Webhook `secret-hook` | `url` | changed by hand | `[secret]` | `[secret]` |",
         f'| StackFlow | IncidentCategory `{security}` | `label` | changed by hand | `"{security.title()}"` '
         '| `"Renamed in the UI"` |',
@@ -270,16 +269,20 @@ def test_drift_over_many_categories_lists_them_in_a_few_calls(
 
 
 def test_drift_in_the_open_source_dialect(engine: LocalEngine, tmp_path: Path, sandbox_oss: SandboxHandle) -> None:
-    changed, reset, event = (unique(prefix).replace("-", "_") for prefix in ("changed", "reset", "done"))
+    changed, nulled, reset, event = (unique(p).replace("-", "_") for p in ("changed", "nulled", "reset", "done"))
     spec = {
-        "flags": {changed: True, reset: True},
+        "flags": {changed: True, nulled: True, reset: True},
         "turns": 8,
         "webhooks": {"done": {"event": event, "url": "https://hooks.example.com/done"}},
         "categories": [],
     }
     stack = reviewed_stack(engine, tmp_path, sandbox_oss, spec)
     stack.pulumi("up", "--yes")
-    write_by_hand(sandbox_oss, {"feature_flags": {changed: False, reset: None}, "webhooks": {event: "https://x.test"}})
+    # The UI's reset of one flag is the service's only way to take a key out: null the object, write it back.
+    flags = {key: value for key, value in raw_overrides(sandbox_oss)["feature_flags"].items() if key != reset}
+    write_by_hand(sandbox_oss, {"feature_flags": None})
+    write_by_hand(sandbox_oss, {"feature_flags": {**flags, changed: False, nulled: None}})
+    write_by_hand(sandbox_oss, {"webhooks": {event: "https://x.test"}})
     sandbox_oss.reset_log()
 
     code, report = stack.drift()
@@ -287,6 +290,7 @@ def test_drift_in_the_open_source_dialect(engine: LocalEngine, tmp_path: Path, s
     assert code == 2, report
     assert drift_items(report) == {
         ("team", "drifted", f"feature_flags.{changed}", "changed", True, False),
+        ("team", "drifted", f"feature_flags.{nulled}", "changed", True, None),  # a stored null masks, not resets
         ("team", "drifted", f"feature_flags.{reset}", "reset_to_inherited", True, None),
         ("done", "drifted", "url", "changed", "https://hooks.example.com/done", "https://x.test"),
     }

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from stackfox_provider.clients.incidentfox import unwrap
 from stackfox_provider.engine import LocalEngine
 from stackfox_sandbox.testing import SandboxHandle
-from tests.e2e.support import PulumiCli, write_project
+from tests.e2e.support import PulumiCli, raw_overrides, write_by_hand, write_project, writes
 
 PROGRAM = """\
     import pulumi
@@ -43,25 +41,6 @@ MCP_TOKEN = "ghp_e2e_not_for_state"
 @pytest.fixture(params=["hosted", "oss"])
 def team_sandbox(request: pytest.FixtureRequest, sandbox_factory: Callable[..., SandboxHandle]) -> SandboxHandle:
     return sandbox_factory(dialect=request.param)
-
-
-def raw_overrides(sandbox: SandboxHandle) -> dict[str, Any]:
-    with sandbox.incidentfox() as http:
-        raw = unwrap(http.get("/config/me/raw").raise_for_status().json())
-    return dict(raw["configs"][raw["lineage"][-1]])
-
-
-def write_by_hand(sandbox: SandboxHandle, partial: dict[str, Any]) -> None:
-    """A change made outside the stack, as the UI would, in the sandbox's dialect."""
-    with sandbox.incidentfox() as http:
-        if sandbox.info.dialect == "oss":
-            http.patch("/config/me", json={"config": partial, "reason": "UI"}).raise_for_status()
-        else:
-            http.put("/config/me", json=partial).raise_for_status()
-
-
-def writes(sandbox: SandboxHandle) -> list[dict[str, Any]]:
-    return [r for r in sandbox.requests_log("incidentfox") if r["method"] not in ("GET", "HEAD")]
 
 
 def project(engine: LocalEngine, tmp_path: Path, sandbox: SandboxHandle, **config: str) -> PulumiCli:
@@ -127,7 +106,8 @@ def test_lifecycle_keeps_foreign_keys_and_restores_on_destroy(
     live = raw_overrides(sandbox)
     assert live["webhooks"]["investigation_complete"] == "https://old.example.com/hook"
     assert live["mcp_servers"]["github"]["enabled"] is False
-    assert live["feature_flags"] == {"beta": None, "ui_flag": True}
+    assert live["feature_flags"] == {"ui_flag": True}, "beta is inherited again: no null masks it"
+    assert MCP_TOKEN not in str(live)
     assert live["ui_key"] == "kept"
 
 

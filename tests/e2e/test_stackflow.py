@@ -137,6 +137,36 @@ def test_lifecycle_update_drift_repair_and_deactivate(
     assert retired["active"] is False, "the default deletion policy deactivates"
 
 
+def test_up_after_destroy_reactivates_the_deactivated_categories(
+    engine: LocalEngine, tmp_path: Path, sandbox: SandboxHandle
+) -> None:
+    names = [unique("network"), unique("storage")]
+    cli = project(engine, tmp_path, sandbox, [category(name) for name in names])
+    cli("up", "--yes")
+    ids = {name: only(sandbox, name)["id"] for name in names}
+
+    cli("destroy", "--yes")
+    assert {name: only(sandbox, name)["active"] for name in names} == {name: False for name in names}
+
+    sandbox.reset_log()
+    again = cli("up", "--yes", check=False)
+
+    assert again.returncode == 0, again.stdout + again.stderr
+    revived = {name: only(sandbox, name) for name in names}  # still exactly one category per name
+    assert {name: item["id"] for name, item in revived.items()} == ids
+    assert {name: item["active"] for name, item in revived.items()} == {name: True for name in names}
+    for name, item in revived.items():
+        assert (item["label"], item["default_priority"], item["default_assignment_group"]) == (
+            name.title(), "P3", "network-ops")  # fmt: skip
+        assert sorted(sub["name"] for sub in item["subcategories"]) == ["dns", "vpn"]
+    log = writes(sandbox)
+    assert [r for r in log if r["method"] == "POST"] == [], "nothing is created again"
+    assert sorted(r["path"].rsplit("/", 1)[-1] for r in log if r["method"] == "PATCH") == sorted(ids.values())
+    assert {r["status"] for r in log} == {200}
+    state = cli.state()
+    assert {name: state.resource(name)["outputs"]["active"] for name in names} == {name: True for name in names}
+
+
 def test_delete_policies_and_refusal_while_incidents_are_open(
     engine: LocalEngine, tmp_path: Path, sandbox: SandboxHandle
 ) -> None:

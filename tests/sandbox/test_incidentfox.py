@@ -12,6 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from stackfox_sandbox.defaults import SYSTEM_DEFAULTS
+from stackfox_sandbox.merge import deep_merge
 from stackfox_sandbox.testing import SandboxHandle
 
 
@@ -102,6 +104,9 @@ def test_hosted_effective_config_hierarchy(hosted_team: Team) -> None:
         "slack_thread_replies": True,
     }
     assert effective["output_config"]["formatting"] == {"style": "detailed", "include_timeline": True}
+    # The org also tunes the planner: 15 turns instead of 20, temperature 0.3 instead of 0.2.
+    planner = effective["agents"]["planner"]
+    assert (planner["max_turns"], planner["model"]["temperature"], planner["model"]["name"]) == (15, 0.3, "gpt-4o")
     assert raw["lineage"] == [hosted_team.sandbox.info.incidentfox_org_id, hosted_team.node_id]
     assert raw["configs"][hosted_team.node_id] == {}
 
@@ -182,6 +187,20 @@ def test_hosted_errors(sandbox: SandboxHandle, hosted_team: Team) -> None:
         assert client.get("/config/me").json()["error"]["code"] == "unauthorized"
     with sandbox.incidentfox(sandbox.info.incidentfox_org_admin_token) as admin:
         assert admin.get("/config/me").status_code == 403
+
+
+def test_hosted_refuses_a_null_entrance_agent(hosted_team: Team) -> None:
+    with hosted_team.client() as client:
+        refused = client.put("/config/me", json={"entrance_agent": None})
+        assert refused.status_code == 400
+        assert refused.json()["error"]["code"] == "validation_error"
+        assert "entrance_agent None" in refused.json()["error"]["message"]
+        raw = _data(client.get("/config/me/raw"), "hosted")["configs"][hosted_team.node_id]
+        # Other nulls are stored as in the open-source service.
+        accepted = client.put("/config/me", json={"agents": {"planner": {"max_turns": None}}})
+    assert raw == {}
+    assert accepted.status_code == 200
+    assert _data(accepted, "hosted")["effective_config"]["agents"]["planner"]["max_turns"] is None
 
 
 def test_hosted_mcp_servers_as_list_of_names(hosted_team: Team) -> None:
@@ -319,6 +338,119 @@ def test_oss_errors(sandbox_oss: SandboxHandle, oss_team: Team) -> None:
     assert defaults.status_code == 200 and defaults.json()["entrance_agent"] == "planner"
 
 
+OSS_NULLS: list[dict[str, Any]] = [
+    {"entrance_agent": None},
+    {"agents": {"planner": {"max_turns": None}}},
+    {"agents": {"planner": {"model": {"temperature": None}}}},
+    {"agents": {"planner": {"model": None, "prompt": None, "tools": None, "sub_agents": None, "mcps": None}}},
+    {"agents": {"planner": {"tools": {"think": None}}}},
+    {"feature_flags": {"x": None}},
+    {"feature_flags": None},
+    {"routing": None},
+    {"routing": {"services": None}},
+    {"tools": None},
+    {"tools": {"think": None}},
+    {"integrations": None},
+    {"output_config": {"formatting": None}},
+    {"webhooks": {"investigation_complete": None}},
+    {"alerts": None},
+    {"team_name": None},
+    {"custom": None},
+    {"mcp_servers": {"gh": {"args": None, "type": None, "env": None, "name": None, "command": None}}},
+    {"mcp_servers": {"gh": {"env": {"GITHUB_TOKEN": None}}}},
+]
+
+
+def _leaves(config: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if isinstance(config, dict) and config:
+        return [path for key, value in config.items() for path in _leaves(value, (*prefix, key))]
+    return [prefix]
+
+
+def _at(config: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        config = config[key]
+    return config
+
+
+@pytest.mark.parametrize("config", OSS_NULLS, ids=lambda config: ".".join(_leaves(config)[0]))
+def test_oss_accepts_and_stores_null(oss_team: Team, config: dict[str, Any]) -> None:
+    mcp = {"name": "GitHub", "command": "npx", "args": ["-y", "gh"], "env": {"GITHUB_TOKEN": "t"}, "type": "stdio"}
+    with oss_team.client() as client:
+        if "mcp_servers" in config:
+            assert client.patch("/config/me", json={"config": {"mcp_servers": {"gh": mcp}}}).status_code == 200
+        before = client.get("/config/me/raw").json()["configs"][oss_team.node_id]
+        response = client.patch("/config/me", json={"config": config, "reason": "null"})
+        assert response.status_code == 200, response.text
+        effective = client.get("/config/me/effective").json()["effective_config"]
+        raw = client.get("/config/me/raw").json()["configs"][oss_team.node_id]
+    assert response.json()["config"] == raw == deep_merge(before, config)
+    for path in _leaves(config):
+        assert _at(raw, path) is None and _at(effective, path) is None, path
+
+
+def test_oss_null_entrance_agent_then_a_bad_one(oss_team: Team) -> None:
+    with oss_team.client() as client:
+        nulled = client.patch("/config/me", json={"config": {"entrance_agent": None}})
+        assert nulled.status_code == 200 and nulled.json()["config"] == {"entrance_agent": None}
+        assert client.get("/config/me").json()["effective_config"]["entrance_agent"] is None
+        # Naming a missing or disabled agent is still refused.
+        disabled = {"entrance_agent": "writeup", "agents": {"writeup": {"enabled": False}}}
+        for config in ({"entrance_agent": "ghost"}, disabled):
+            refused = client.patch("/config/me", json={"config": config})
+            assert refused.status_code == 400, config
+            assert refused.json()["detail"]["error"] == "dependency_validation_failed"
+        assert client.patch("/config/me", json={"config": {"entrance_agent": "planner"}}).status_code == 200
+
+
+def test_oss_null_masks_the_org_value(sandbox_oss: SandboxHandle, oss_team: Team) -> None:
+    org = sandbox_oss.info.incidentfox_org_id
+
+    def planner(client: httpx.Client) -> dict[str, Any]:
+        return dict(client.get("/config/me/effective").json()["effective_config"]["agents"]["planner"])
+
+    with oss_team.client() as client:
+        inherited = planner(client)
+        org_raw = client.get("/config/me/raw").json()["configs"][org]
+        assert org_raw["agents"] == {"planner": {"max_turns": 15, "model": {"temperature": 0.3}}}
+        assert inherited["max_turns"] == 15 and type(inherited["max_turns"]) is int
+        assert inherited["model"] == {"name": "gpt-4o", "temperature": 0.3, "max_tokens": 4096}
+        masked = client.patch("/config/me", json={"config": {"agents": {"planner": {"max_turns": None}}}})
+        assert masked.status_code == 200, masked.text
+        after = planner(client)
+        assert after["max_turns"] is None
+        assert after["model"]["temperature"] == 0.3 and after["enabled"] is True  # siblings still inherited
+        # Nulling the whole planner would leave the entrance agent missing.
+        version = masked.json()["version"]
+        refused = client.patch("/config/me", json={"config": {"agents": {"planner": None}}})
+        assert refused.status_code == 400
+        assert refused.json()["detail"]["error"] == "dependency_validation_failed"
+        assert "entrance_agent 'planner'" in refused.json()["detail"]["message"]
+        raw = client.get("/config/me/raw").json()["configs"][oss_team.node_id]
+    assert raw == {"agents": {"planner": {"max_turns": None}}}
+    with oss_team.admin() as admin:
+        assert admin.get(f"/config/orgs/{org}/nodes/{oss_team.node_id}/raw").json()["version"] == version
+
+
+def test_oss_two_write_reset_of_a_subtree(oss_team: Team) -> None:
+    with oss_team.client() as client:
+
+        def patch(config: dict[str, Any]) -> dict[str, Any]:
+            response = client.patch("/config/me", json={"config": config})
+            assert response.status_code == 200, response.text
+            return dict(response.json()["config"])
+
+        patch({"routing": {"services": ["old"], "github_repos": ["org/old"], "slack_channel_ids": ["C1"]}})
+        assert patch({"routing": None}) == {"routing": None}
+        assert client.get("/config/me").json()["effective_config"]["routing"] is None
+        assert patch({"routing": {"services": ["a"]}}) == {"routing": {"services": ["a"]}}
+        raw = client.get("/config/me/raw").json()["configs"][oss_team.node_id]
+        effective = client.get("/config/me").json()["effective_config"]
+    assert raw["routing"] == {"services": ["a"]}
+    assert effective["routing"] == {**SYSTEM_DEFAULTS["routing"], "services": ["a"]}
+    assert effective["routing"]["github_repos"] == [] and effective["routing"]["slack_channel_ids"] == []
+
+
 @pytest.mark.parametrize(
     ("config", "plain"),
     [
@@ -421,3 +553,81 @@ def test_revoked_and_expired_in_oss(sandbox_oss: SandboxHandle, oss_team: Team) 
         response = client.get("/config/me")
     assert response.status_code == 401 and response.json() == {"detail": "Token revoked"}
     assert time.monotonic() - started < 30
+
+
+# unlocked read-modify-write (multi-worker open-source deployment) ---------------------------------------------
+
+
+def _write(team: Team, key: str) -> tuple[int, int]:
+    """One team write of ``{key: True}`` in the team's dialect: (status, version)."""
+    with team.client() as client:
+        if team.sandbox.info.dialect == "oss":
+            response = client.patch("/config/me", json={"config": {key: True}, "reason": key})
+            return response.status_code, int(response.json()["version"])
+        response = client.put("/config/me", json={key: True})
+        return response.status_code, int(_data(response, "hosted")["version"])
+
+
+def _overlapping_writes(team: Team) -> tuple[list[tuple[int, int]], dict[str, Any]]:
+    """Two writes of distinct keys, the second started 0.1 s after the first; their results and the raw config."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(_write, team, "first_key")
+        time.sleep(0.1)
+        second = pool.submit(_write, team, "second_key")
+        results = [first.result(), second.result()]
+    with team.client() as client:
+        raw = _data(client.get("/config/me/raw"), team.sandbox.info.dialect)["configs"][team.node_id]
+    return results, dict(raw)
+
+
+@pytest.mark.parametrize("dialect", ["oss", "hosted"])
+def test_unlocked_write_window_loses_updates(request: pytest.FixtureRequest, dialect: str) -> None:
+    team: Team = request.getfixturevalue("oss_team" if dialect == "oss" else "hosted_team")
+    settings = team.sandbox.update_settings(unlocked_write_window=0.5)
+    assert settings["unlocked_write_window"] == 0.5
+    results, raw = _overlapping_writes(team)
+    (first_status, first_version), (second_status, second_version) = results
+    assert first_status == second_status == 200
+    assert first_version == second_version  # both wrote "stale version + 1"
+    assert raw == {"second_key": True}  # the later commit dropped the first write's key
+    with team.admin() as admin:
+        org = team.sandbox.info.incidentfox_org_id
+        raw_view = _data(admin.get(f"/config/orgs/{org}/nodes/{team.node_id}/raw"), dialect)
+        history = _data(admin.get(f"/config/orgs/{org}/nodes/{team.node_id}/history"), dialect)
+    assert raw_view["version"] == first_version
+    assert [row["version"] for row in history].count(first_version) == 2  # duplicate version numbers
+
+
+def test_without_the_window_overlapping_writes_keep_both_keys(oss_team: Team) -> None:
+    assert oss_team.sandbox.state()["settings"]["unlocked_write_window"] is None
+    results, raw = _overlapping_writes(oss_team)
+    assert [status for status, _ in results] == [200, 200]
+    assert results[0][1] != results[1][1]
+    assert raw == {"first_key": True, "second_key": True}
+
+
+def test_reads_are_served_during_the_unlocked_write_window(oss_team: Team) -> None:
+    oss_team.sandbox.update_settings(unlocked_write_window=1.0)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool, oss_team.client() as client:
+        client.get("/auth/me")  # connect first, so only the request itself is timed
+        pending = pool.submit(_write, oss_team, "slow_key")
+        time.sleep(0.1)
+        started = time.monotonic()
+        during = client.get("/config/me/raw")
+        elapsed = time.monotonic() - started
+        assert pending.result()[0] == 200
+    assert during.status_code == 200 and elapsed < 0.4, elapsed
+    assert during.json()["configs"][oss_team.node_id] == {}  # the pending write is not visible yet
+
+
+def test_unlocked_write_window_setting_is_validated_and_reset(sandbox_oss: SandboxHandle) -> None:
+    with pytest.raises(httpx.HTTPStatusError) as too_long:
+        sandbox_oss.update_settings(unlocked_write_window=10.5)
+    assert too_long.value.response.status_code == 422
+    with pytest.raises(httpx.HTTPStatusError):
+        sandbox_oss.update_settings(unlocked_write_window=-1)
+    assert sandbox_oss.update_settings(unlocked_write_window=0)["unlocked_write_window"] == 0
+    assert sandbox_oss.update_settings(unlocked_write_window=None)["unlocked_write_window"] is None
+    sandbox_oss.update_settings(unlocked_write_window=2)
+    sandbox_oss.reset()
+    assert sandbox_oss.state()["settings"]["unlocked_write_window"] is None

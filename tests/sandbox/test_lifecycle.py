@@ -229,6 +229,7 @@ def test_serve_argv_round_trips_through_the_parser(tmp_path: Path) -> None:
         write_limit=3,
         time_scale=60,
         max_token_age=12.5,
+        unlocked_write_window=0.25,
         faults=[{"kind": "drop", "service": "incidentfox", "methods": ["write"], "count": 2}],
         seed=4,
     )

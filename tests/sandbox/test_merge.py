@@ -92,6 +92,18 @@ def test_dependency_errors(patch: dict[str, Any], fragment: str) -> None:
     assert raised.value.status == 400 and raised.value.detail["error"] == "dependency_validation_failed"
 
 
+def test_null_entrance_agent_is_valid_only_in_oss() -> None:
+    nulled = deep_merge(SYSTEM_DEFAULTS, {"entrance_agent": None})
+    assert dependency_errors(nulled, "oss") == []
+    validate_effective(nulled, "oss")
+    assert dependency_errors(nulled, "hosted") == ["entrance_agent None is missing or disabled"]
+    with pytest.raises(ApiError) as raised:
+        validate_effective(nulled, "hosted")
+    assert raised.value.status == 400 and raised.value.code == "validation_error"
+    missing = deep_merge(SYSTEM_DEFAULTS, {"agents": {"planner": None}})
+    assert dependency_errors(missing, "oss") == ["entrance_agent 'planner' is missing or disabled"]
+
+
 def test_retiring_an_mcp_server_is_valid() -> None:
     config = deep_merge(SYSTEM_DEFAULTS, {"mcp_servers": {"github": {"name": "GitHub", "enabled": True}}})
     config = deep_merge(config, {"agents": {"coding": {"mcps": {"github": True}}}})

@@ -7,6 +7,9 @@ open-source config service does (see ``docs/incidentfox-dialects.md``).
 - Responses are unwrapped from ``{"data", "meta"}`` envelopes when present.
 - Writes to one team are serialised in the process, and a write whose outcome is unknown (lost
   response, 500/502/504) is settled by re-reading, never by blindly sending it again.
+- The open-source service's write is an unlocked read-modify-write: two writers at once can lose
+  each other's keys with both answered 200. ``confirm()`` reads back once the process's writes to a
+  team have settled, re-applies what another writer lost (a few times), then fails naming the paths.
 """
 
 from __future__ import annotations
@@ -15,14 +18,15 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
 
 from stackfox_provider.clients.http import AmbiguousWriteError, ApiClient, ApiError, RetryPolicy
-from stackfox_provider.clients.incidentfox.paths import KeyPath, differing, dotted, leaves
+from stackfox_provider.clients.incidentfox.paths import KeyPath, differing, dotted, leaves, nest
 from stackfox_provider.clients.ratelimit import RateLimits
 
 log = logging.getLogger("stackfox.incidentfox")
@@ -32,6 +36,11 @@ WriteMode = Literal["auto", "patch", "put"]
 UNSETTLED_WRITE_STATUSES = frozenset({500, 502, 504})
 WRITE_ATTEMPTS = 6
 SNAPSHOT_MAX_AGE_SECONDS = 30.0
+#: How long the team must be quiet (no write of this process) before ``confirm()`` reads back. It must
+#: outlast the service's read-modify-write, so that a concurrent writer's lost update has landed.
+SETTLE_SECONDS = 1.0
+#: How often ``confirm()`` re-applies paths another writer overwrote before it gives up.
+REAPPLY_ATTEMPTS = 3
 
 
 class TeamToken:
@@ -62,6 +71,10 @@ class ConcurrentWriteError(ApiError):
     """Someone else changed paths stackfox owns while stackfox was writing them."""
 
 
+class TeamMismatchError(RuntimeError):
+    """The token reaches another IncidentFox team than the one a resource manages."""
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who a token belongs to (``GET /auth/me``)."""
@@ -74,11 +87,15 @@ class Identity:
 
 @dataclass(frozen=True)
 class TeamSnapshot:
-    """The team's own config overrides as read at ``read_at``; ``source`` says which route served them."""
+    """The team's own config overrides as read at ``read_at``; ``source`` says which route served them.
+
+    ``team_id`` is the team the token reached, when the answer names it (the raw read's lineage).
+    """
 
     overrides: dict[str, Any]
     source: Literal["raw", "effective"]
     read_at: float
+    team_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,16 +127,23 @@ class IncidentFoxClient:
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        settle_seconds: float = SETTLE_SECONDS,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.write_mode = write_mode
+        self.settle_seconds = settle_seconds
         self._api = ApiClient(API, self.base_url, TeamToken(token), limits=limits, retry=retry, transport=transport)
         self._sleep = sleep
         self._read_lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._snapshot: TeamSnapshot | None = None
+        self._effective: tuple[dict[str, Any], float] | None = None
         self._identity: Identity | None = None
         self._last_version: int | None = None
+        # Writers that are inside (or waiting for) ``exclusive()``, and when the last write ended.
+        self._quiet = threading.Condition()
+        self._writers = 0
+        self._last_write_at = float("-inf")
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -135,39 +159,116 @@ class IncidentFoxClient:
             )
         return self._identity
 
-    def team_overrides(self, max_age: float = SNAPSHOT_MAX_AGE_SECONDS) -> TeamSnapshot:
-        """The team's own overrides; concurrent callers within ``max_age`` share one GET."""
+    def team_overrides(
+        self, max_age: float = SNAPSHOT_MAX_AGE_SECONDS, fresh_after: float | None = None
+    ) -> TeamSnapshot:
+        """The team's own overrides; concurrent callers within ``max_age`` share one GET.
+
+        ``fresh_after`` (a ``time.monotonic()`` instant) asks for a read started after it.
+        """
         with self._read_lock:
             snapshot = self._snapshot
-            if snapshot is None or time.monotonic() - snapshot.read_at > max_age:
+            stale = snapshot is None or time.monotonic() - snapshot.read_at > max_age
+            if stale or (fresh_after is not None and snapshot is not None and snapshot.read_at < fresh_after):
                 snapshot = self._snapshot = self._read_overrides()
+            assert snapshot is not None
             return snapshot
+
+    def team_id(self) -> str | None:
+        """The team the token reaches: from the raw read when it names it, else ``GET /auth/me``."""
+        snapshot = self.team_overrides()
+        return snapshot.team_id or self.identity().team_id
+
+    def effective(self, max_age: float = SNAPSHOT_MAX_AGE_SECONDS) -> dict[str, Any]:
+        """The team's effective config (defaults, then each node root to leaf), shared like the overrides.
+
+        Used only for what a path inherits where the team has no value of its own, which the team's
+        own writes do not change, so a write does not drop it.
+        """
+        with self._read_lock:
+            if self._effective is None or time.monotonic() - self._effective[1] > max_age:
+                self._effective = (self._read_effective(), time.monotonic())
+            return self._effective[0]
 
     def forget_snapshot(self) -> None:
         with self._read_lock:
             self._snapshot = None
 
     def _read_overrides(self) -> TeamSnapshot:
+        started = time.monotonic()
         response = self._api.request("GET", "/config/me/raw", accept=frozenset({404, 405}))
         if response.status_code < 400:
-            return TeamSnapshot(self._own_overrides(unwrap(response.json())), "raw", time.monotonic())
+            raw = unwrap(response.json())
+            lineage = raw.get("lineage") if isinstance(raw, dict) else None
+            team = str(lineage[-1]) if isinstance(lineage, list) and lineage else None
+            return TeamSnapshot(self._own_overrides(raw, team), "raw", started, team)
         body = unwrap(self._api.request("GET", "/config/me/effective").json())
         config = body.get("effective_config", body) if isinstance(body, dict) else {}
-        return TeamSnapshot(dict(config or {}), "effective", time.monotonic())
+        node = body.get("node_id") if isinstance(body, dict) and "effective_config" in body else None
+        return TeamSnapshot(dict(config or {}), "effective", started, str(node) if node else None)
 
-    def _own_overrides(self, raw: Any) -> dict[str, Any]:
+    def _read_effective(self) -> dict[str, Any]:
+        body = unwrap(self._api.request("GET", "/config/me/effective").json())
+        config = body.get("effective_config", body) if isinstance(body, dict) else {}
+        return dict(config or {})
+
+    def _own_overrides(self, raw: Any, team: str | None) -> dict[str, Any]:
         if not isinstance(raw, dict) or "configs" not in raw:
             return dict(raw or {})
         configs: Mapping[str, Any] = raw.get("configs") or {}
-        lineage = raw.get("lineage") or []
-        team = lineage[-1] if lineage else self.identity().team_id
-        return dict(configs.get(str(team)) or {})
+        return dict(configs.get(team or str(self.identity().team_id)) or {})
 
     # -- writes --------------------------------------------------------------------------------
 
-    def exclusive(self) -> threading.RLock:
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
         """Held around a read-modify-write so writes to this team never interleave in the process."""
-        return self._write_lock
+        with self._quiet:
+            self._writers += 1
+        try:
+            with self._write_lock:
+                yield
+        finally:
+            with self._quiet:
+                self._writers -= 1
+                self._quiet.notify_all()
+
+    def confirm(self, expected: Mapping[KeyPath, Any], reason: str) -> None:
+        """Check, once this process's writes to the team have settled, that ``expected`` still holds.
+
+        Another writer (another stack, the UI, a second worker of the service) may have overwritten
+        paths we wrote with both writes answered 200. Lost paths are written again, up to
+        ``REAPPLY_ATTEMPTS`` times; after that :class:`ConcurrentWriteError` names them.
+        """
+        if not expected:
+            return
+        for attempt in range(REAPPLY_ATTEMPTS + 1):
+            lost = differing(dict(expected), self._settled_overrides())
+            if not lost:
+                return
+            if attempt == REAPPLY_ATTEMPTS:
+                break
+            log.warning("another writer overwrote %s; writing them again", ", ".join(map(dotted, lost)))
+            with self.exclusive():
+                self.write(nest({path: expected[path] for path in lost}), reason)
+        raise ConcurrentWriteError(
+            API, "PATCH", "/config/me",
+            f"another writer keeps overwriting what stackfox wrote to team {self.team_id()!r}: "
+            f"{', '.join(dotted(path) for path in lost)} no longer hold the declared values after "
+            f"{REAPPLY_ATTEMPTS} re-applies. Serialise applies to this team (one CI concurrency group), "
+            "then run `pulumi up` again and `stackfox drift` to confirm.",
+        )  # fmt: skip
+
+    def _settled_overrides(self) -> dict[str, Any]:
+        """The team's overrides, read after no write of this process has run for ``settle_seconds``."""
+        with self._quiet:
+            while True:
+                quiet_at = self._last_write_at + self.settle_seconds
+                remaining = quiet_at - time.monotonic()
+                if self._writers == 0 and remaining <= 0:
+                    break
+                self._quiet.wait(timeout=None if self._writers else remaining)
+        return self.team_overrides(fresh_after=quiet_at).overrides
 
     def write(self, partial: Mapping[str, Any], reason: str) -> WriteResult:
         """Deep-merge ``partial`` into the team's overrides and make sure it landed.
@@ -183,7 +284,7 @@ class IncidentFoxClient:
                 except (AmbiguousWriteError, ApiError) as error:
                     if not _unsettled(error):
                         raise
-                    self.forget_snapshot()
+                    self._wrote()
                     if not differing(expected, self.team_overrides().overrides):
                         log.info("IncidentFox write settled by read-back after: %s", error)
                         return WriteResult(version=None, overrides=None)
@@ -191,10 +292,15 @@ class IncidentFoxClient:
                         raise
                     self._sleep(self._api.retry.backoff(attempt))
                     continue
-                self.forget_snapshot()
+                self._wrote()
                 self._check_version(result, expected)
                 return result
         raise AssertionError("unreachable")
+
+    def _wrote(self) -> None:
+        self.forget_snapshot()
+        with self._quiet:
+            self._last_write_at = time.monotonic()
 
     def _send(self, partial: Mapping[str, Any], reason: str) -> WriteResult:
         mode = self._mode()

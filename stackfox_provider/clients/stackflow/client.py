@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from stackfox_provider.clients.http import AmbiguousWriteError, ApiClient, ApiError, Credential, RetryPolicy
 from stackfox_provider.clients.ratelimit import RateLimits
 from stackfox_provider.clients.stackflow.models import Category, Incident
+from stackfox_provider.normalize import integral
 
 API_NAME = "StackFlow"
 PAGE_LIMIT = 100
@@ -135,7 +136,7 @@ class StackFlowClient:
         """
         with self._write():
             try:
-                response = self._send("POST", "/categories", json=dict(fields))
+                response = self._send("POST", "/categories", json=integral(dict(fields)))
             except ApiError as error:
                 if error.status in AMBIGUOUS_CREATE_STATUSES:
                     raise _as(AmbiguousWriteError, error) from error
@@ -148,7 +149,7 @@ class StackFlowClient:
         """``PATCH`` the given fields under ``If-Match``; ``PreconditionFailed`` if the ETag is stale."""
         headers = {"If-Match": etag} if etag else {}
         with self._write():
-            response = self._send("PATCH", _category_path(category_id), json=dict(changes), headers=headers)
+            response = self._send("PATCH", _category_path(category_id), json=integral(dict(changes)), headers=headers)
         return Category.model_validate(response.json()), response.headers.get("etag")
 
     def delete_category(self, category_id: str, force: bool = False, etag: str | None = None) -> bool:

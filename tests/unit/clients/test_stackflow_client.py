@@ -224,6 +224,15 @@ def test_create_returns_the_flat_object_and_a_duplicate_is_a_conflict(
     assert "a category named network exists" in str(caught.value)
 
 
+def test_whole_numbers_from_pulumi_go_out_as_json_integers(server: FakeStackFlow, client: StackFlowClient) -> None:
+    category, tag = client.create_category({"name": "n", "label": "N", "sla_minutes": 30.0, "weight": 0.5})
+    client.update_category(category.id, {"sla_minutes": 45.0}, tag)
+
+    bodies = [request.content for request in server.requests if request.method in ("POST", "PATCH")]
+    assert b'"sla_minutes": 30,' in bodies[0] or b'"sla_minutes":30,' in bodies[0]
+    assert b"0.5" in bodies[0] and b"45.0" not in bodies[1] and b"45" in bodies[1]
+
+
 def test_a_create_whose_response_is_lost_is_ambiguous_and_not_retried(
     server: FakeStackFlow, client: StackFlowClient
 ) -> None:

@@ -25,8 +25,17 @@ def merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
 
 @dataclass
 class FakeTeam:
+    """One team under an org whose ``inherited`` values show through where the team sets nothing.
+
+    Like the open-source service, a stored null masks the inherited value; ``refuse_null`` lists
+    dotted paths the service's validation will not let be null (400).
+    """
+
     dialect: Literal["hosted", "oss"] = "oss"
     overrides: dict[str, Any] = field(default_factory=dict)
+    inherited: dict[str, Any] = field(default_factory=dict)
+    team_id: str = "team1"
+    refuse_null: set[str] = field(default_factory=set)
     version: int = 1
     calls: list[tuple[str, str]] = field(default_factory=list)
 
@@ -34,16 +43,31 @@ class FakeTeam:
         self.calls.append((request.method, request.url.path))
         route = (request.method, request.url.path.removeprefix("/api/v1"))
         if route == ("GET", "/auth/me"):
-            return self._ok({"org_id": "org1", "team_node_id": "team1", "role": "team", "can_write": True})
+            return self._ok({"org_id": "org1", "team_node_id": self.team_id, "role": "team", "can_write": True})
         if route == ("GET", "/config/me/raw"):
-            return self._ok({"lineage": ["org1", "team1"], "configs": {"org1": {}, "team1": self.overrides}})
+            configs = {"org1": self.inherited, self.team_id: self.overrides}
+            return self._ok({"lineage": ["org1", self.team_id], "configs": configs})
+        if route == ("GET", "/config/me/effective"):
+            return self._ok({"node_id": self.team_id, "effective_config": self.effective()})
         if route == ("PATCH", "/config/me") and self.dialect == "oss":
-            merge(self.overrides, json.loads(request.content)["config"])
-            return self._written()
+            return self._write(json.loads(request.content)["config"])
         if route == ("PUT", "/config/me") and self.dialect == "hosted":
-            merge(self.overrides, json.loads(request.content))
-            return self._written()
+            return self._write(json.loads(request.content))
         return httpx.Response(405, json={"detail": "Method Not Allowed"})
+
+    def effective(self) -> dict[str, Any]:
+        effective = copy.deepcopy(self.inherited)
+        merge(effective, self.overrides)
+        return effective
+
+    def _write(self, patch: dict[str, Any]) -> httpx.Response:
+        refused = sorted(path for path in self.refuse_null if _is_null_at(patch, path.split(".")))
+        if refused:
+            return httpx.Response(
+                400, json={"detail": {"error": "dependency_validation_failed", "message": refused[0]}}
+            )
+        merge(self.overrides, patch)
+        return self._written()
 
     def writes(self) -> list[tuple[str, str]]:
         return [call for call in self.calls if call[0] != "GET"]
@@ -65,7 +89,16 @@ class FakeTeam:
             transport=httpx.MockTransport(self.handle),
             retry=RetryPolicy(backoff_seconds=0.001),
             limits=RateLimits(reads_per_minute=10**6, writes_per_minute=10**6),
+            settle_seconds=0.0,
         )
         incidentfox_client._clients[(url, client._api.credential.fingerprint)] = client
         incidentfox_client._write_modes.pop(url, None)
         return client
+
+
+def _is_null_at(patch: Any, path: list[str]) -> bool:
+    for key in path:
+        if not isinstance(patch, dict) or key not in patch:
+            return False
+        patch = patch[key]
+    return patch is None

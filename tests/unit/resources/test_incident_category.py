@@ -151,3 +151,46 @@ def test_check_names_each_bad_property_and_what_is_allowed() -> None:
     assert "'P1', 'P2', 'P3' or 'P4'" in found["default_priority"]
     assert "repeated: a" in found["subcategories"]
     assert "'deactivate', 'delete' or 'retain'" in found["deletion_policy"]
+
+
+def test_a_deactivated_matching_category_is_reactivated_without_adopt(flow: FakeStackFlow) -> None:
+    category_id = flow.add(name="network", label="Network", active=False)
+
+    created = IncidentCategoryProvider().create(inputs())
+
+    assert created.id == category_id
+    assert [call for call in flow.calls if call[0] != "GET"] == [("PATCH", f"/prod/api/categories/{category_id}")]
+    assert flow.categories[category_id]["active"] is True
+    assert created.outs is not None and created.outs["active"] is True
+
+
+def test_a_deactivated_category_declared_inactive_is_adopted_without_a_write(flow: FakeStackFlow) -> None:
+    category_id = flow.add(name="network", label="Network", active=False)
+
+    created = IncidentCategoryProvider().create(inputs(active=False))
+
+    assert created.id == category_id
+    assert [call for call in flow.calls if call[0] != "GET"] == []
+    assert flow.categories[category_id]["active"] is False
+
+
+def test_a_deactivated_category_differing_in_another_field_still_needs_adopt(flow: FakeStackFlow) -> None:
+    category_id = flow.add(name="network", label="Network", default_priority="P4", active=False)
+
+    with pytest.raises(RuntimeError, match="already has a category named 'network'") as raised:
+        IncidentCategoryProvider().create(inputs())
+
+    assert "default_priority: StackFlow has 'P4', the program 'P3'" in str(raised.value)
+    assert "Set adopt=True" in str(raised.value)
+    assert [call for call in flow.calls if call[0] != "GET"] == []
+    assert flow.categories[category_id]["active"] is False
+
+
+def test_deactivating_an_active_category_still_needs_adopt(flow: FakeStackFlow) -> None:
+    category_id = flow.add(name="network", label="Network")
+
+    with pytest.raises(RuntimeError, match=r"active: StackFlow has True, the program False.*Set adopt=True"):
+        IncidentCategoryProvider().create(inputs(active=False))
+
+    assert [call for call in flow.calls if call[0] != "GET"] == []
+    assert flow.categories[category_id]["active"] is True

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
+from stackfox_provider.clients.incidentfox import ConcurrentWriteError
+from stackfox_provider.clients.incidentfox.client import TeamMismatchError
 from stackfox_provider.normalize import same
+from stackfox_provider.resources._incidentfox import History
 from stackfox_provider.resources.mcp_server import McpServerProvider
 from stackfox_provider.resources.team_config import TeamConfigProvider
 from stackfox_provider.resources.webhook import WebhookProvider
 from tests.unit.resources.fake_incidentfox import FakeTeam
 
+INHERITED = {
+    "entrance_agent": "planner",
+    "agents": {"planner": {"max_turns": 15, "model": {"temperature": 0.3}}},
+    "feature_flags": {"new": False},
+}
+
 
 @pytest.fixture
 def team(monkeypatch: pytest.MonkeyPatch) -> FakeTeam:
-    fake = FakeTeam(overrides={"feature_flags": {"ui_flag": True, "beta": False}, "team_name": "payments"})
+    fake = FakeTeam(
+        overrides={"feature_flags": {"ui_flag": True, "beta": False}, "team_name": "payments"},
+        inherited=json.loads(json.dumps(INHERITED)),
+    )
     fake.install()
     monkeypatch.setenv("INCIDENTFOX_URL", "http://fox.test/api/v1")
     monkeypatch.setenv("INCIDENTFOX_TOKEN", "tok.secret")
@@ -33,9 +46,12 @@ def failures(provider: Any, props: dict[str, Any]) -> dict[str, str]:
     return {failure.property: failure.reason for failure in provider.check({}, props).failures}
 
 
-def test_team_config_owns_only_what_it_declares_and_restores_it(team: FakeTeam) -> None:
+def test_team_config_owns_only_what_it_declares_and_restores_the_effective_config(
+    team: FakeTeam, capsys: pytest.CaptureFixture[str]
+) -> None:
     provider = TeamConfigProvider()
-    inputs = checked(provider, {"feature_flags": {"beta": True, "new": True}, "entrance_agent": "planner"})
+    effective_before = team.effective()
+    inputs = checked(provider, {"feature_flags": {"beta": True, "new": True}, "entrance_agent": "triage"})
 
     created = provider.create(inputs)
 
@@ -43,17 +59,62 @@ def test_team_config_owns_only_what_it_declares_and_restores_it(team: FakeTeam) 
     assert team.overrides == {
         "feature_flags": {"ui_flag": True, "beta": True, "new": True},
         "team_name": "payments",
-        "entrance_agent": "planner",
+        "entrance_agent": "triage",
     }
-    assert created.outs is not None and created.outs["previous"] == [[["feature_flags", "beta"], False]]
+    assert created.outs is not None
+    history = History.from_state(created.outs["previous"])
+    assert history.prior(("feature_flags", "beta")).value is False
+    assert history.prior(("feature_flags", "new")).inherited is False
 
     provider.delete(created.id, created.outs)
 
+    # feature_flags.new went back to inherited by the two-write reset; entrance_agent, a top-level
+    # key no write can take out, holds the inherited value again, with a warning.
     assert team.overrides == {
-        "feature_flags": {"ui_flag": True, "beta": False, "new": None},
+        "feature_flags": {"ui_flag": True, "beta": False},
         "team_name": "payments",
-        "entrance_agent": None,
+        "entrance_agent": "planner",
     }
+    assert team.effective() == effective_before
+    warning = capsys.readouterr().err
+    assert "cannot remove entrance_agent" in warning and '"planner"' in warning
+
+
+def test_restore_gives_back_exact_json_values_and_types(team: FakeTeam) -> None:
+    team.overrides["agents"] = {"planner": {"max_turns": 5, "model": {"temperature": 1.0}}}
+    team.overrides["custom_null"] = None
+    provider = TeamConfigProvider()
+    props = {"agents": {"planner": {"max_turns": 12.0, "model": {"temperature": 0.5, "max_tokens": 8192.0}}},
+             "custom": {"custom_null": "set"}}  # fmt: skip
+    created = provider.create(checked(provider, props))
+    assert created.outs is not None
+    planner = team.overrides["agents"]["planner"]
+    assert type(planner["max_turns"]) is int and type(planner["model"]["max_tokens"]) is int
+
+    provider.delete(created.id, created.outs)
+
+    assert json.dumps(team.overrides["agents"]) == json.dumps(
+        {"planner": {"max_turns": 5, "model": {"temperature": 1.0}}}
+    )
+    assert "custom_null" in team.overrides and team.overrides["custom_null"] is None
+
+
+def test_a_reset_the_service_refuses_pins_the_inherited_value(
+    team: FakeTeam, capsys: pytest.CaptureFixture[str]
+) -> None:
+    team.refuse_null = {"agents.planner"}  # the entrance agent cannot be nulled, even for a moment
+    provider = TeamConfigProvider()
+    props = {"agents": {"planner": {"max_turns": 12, "model": {"temperature": 0.9}}}}
+    created = provider.create(checked(provider, props))
+    assert created.outs is not None
+
+    provider.delete(created.id, created.outs)
+
+    # max_turns sits right under the refused object: pinned. The model object can be reset: inherited again.
+    assert team.overrides["agents"] == {"planner": {"max_turns": 15, "model": {}}}
+    assert team.effective()["agents"] == INHERITED["agents"]
+    warnings = capsys.readouterr().err
+    assert "cannot remove agents.planner.max_turns" in warnings and "temperature" not in warnings
 
 
 def test_create_adopts_values_that_are_already_right_without_writing(team: FakeTeam) -> None:
@@ -86,7 +147,9 @@ def test_refresh_shows_drift_field_by_field_and_update_writes_only_the_change(te
 
     assert team.overrides["feature_flags"] == {"ui_flag": True, "beta": True, "ui_only": True}
     assert len(team.writes()) == writes_before + 1
-    assert updated.outs is not None and updated.outs["previous"] == created.outs["previous"]
+    assert updated.outs is not None and History.from_state(updated.outs["previous"]) == History.from_state(
+        created.outs["previous"]
+    )
     assert not provider.diff(created.id, updated.outs, inputs).changes
 
 
@@ -112,7 +175,11 @@ def test_a_key_dropped_from_the_program_goes_back_to_its_previous_value(team: Fa
     updated = provider.update(created.id, created.outs, second)
 
     assert team.overrides["feature_flags"] == {"ui_flag": True, "beta": False, "new": True}
-    assert updated.outs is not None and updated.outs["owned_paths"] == [["feature_flags", "new"]]
+    third = checked(provider, {"feature_flags": {"beta": True}})
+    assert updated.outs is not None
+    updated = provider.update(created.id, updated.outs, third)
+    assert team.overrides["feature_flags"] == {"ui_flag": True, "beta": True}, "new is inherited again"
+    assert updated.outs is not None and updated.outs["owned_paths"] == [["feature_flags", "beta"]]
 
 
 def test_a_refresh_of_many_resources_costs_one_read(team: FakeTeam) -> None:
@@ -128,14 +195,104 @@ def test_a_refresh_of_many_resources_costs_one_read(team: FakeTeam) -> None:
     assert sum(1 for method, _ in team.calls if method == "GET") == reads_before + 1
 
 
-def test_a_resource_whose_paths_are_all_gone_is_gone(team: FakeTeam) -> None:
+def test_paths_nulled_by_hand_are_drift_to_repair_and_keep_their_history(team: FakeTeam) -> None:
+    team.overrides["webhooks"] = {"investigation_complete": "https://old.test/x"}
     provider = WebhookProvider()
-    created = provider.create(checked(provider, {"event": "investigation_complete", "url": "https://hooks.test/a"}))
+    inputs = checked(provider, {"event": "investigation_complete", "url": "https://hooks.test/a"})
+    created = provider.create(inputs)
     assert created.outs is not None
-    team.overrides["webhooks"]["investigation_complete"] = None
+    team.overrides["webhooks"]["investigation_complete"] = None  # nulled in the UI
     provider._client({}).forget_snapshot()
 
-    assert provider.read(created.id, created.outs).id is None
+    read = provider.read(created.id, created.outs)
+
+    assert read.id == created.id and read.outs is not None
+    assert "url" not in (read.inputs or {}) and read.outs["inherited_fields"] == []
+    assert provider.diff(created.id, read.outs, inputs).changes
+    updated = provider.update(created.id, read.outs, inputs)
+    assert team.overrides["webhooks"]["investigation_complete"] == "https://hooks.test/a"
+    assert updated.outs is not None
+    provider.delete(created.id, updated.outs)
+    assert team.overrides["webhooks"]["investigation_complete"] == "https://old.test/x"
+
+
+def test_a_path_no_longer_on_the_team_reads_as_inherited(team: FakeTeam) -> None:
+    provider = TeamConfigProvider()
+    created = provider.create(checked(provider, {"feature_flags": {"beta": True}, "custom": {"region": "eu"}}))
+    assert created.outs is not None
+    del team.overrides["region"]
+    provider._client({}).forget_snapshot()
+
+    read = provider.read(created.id, created.outs)
+
+    assert read.outs is not None and read.outs["inherited_fields"] == ["custom.region"]
+
+
+@pytest.mark.parametrize("operation", ["read", "update", "delete"])
+def test_a_token_of_another_team_stops_every_operation_before_any_write(team: FakeTeam, operation: str) -> None:
+    provider = WebhookProvider()
+    inputs = checked(provider, {"event": "e", "url": "https://hooks.test/a"})
+    created = provider.create(inputs)
+    assert created.outs is not None
+    team.team_id = "other-team"  # the stack's token now reaches another team
+    provider._client({}).forget_snapshot()
+    writes_before = len(team.writes())
+
+    with pytest.raises(TeamMismatchError, match=r"manages IncidentFox team 'team1'.*belongs to team 'other-team'"):
+        if operation == "read":
+            provider.read(created.id, created.outs)
+        elif operation == "update":
+            provider.update(created.id, created.outs, {**inputs, "url": "https://hooks.test/b"})
+        else:
+            provider.delete(created.id, created.outs)
+    assert len(team.writes()) == writes_before
+
+
+def test_create_learns_the_team_before_it_writes(team: FakeTeam) -> None:
+    provider = WebhookProvider()
+
+    created = provider.create(checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
+
+    assert created.id == "team1/webhooks/e"
+    assert ("GET", "/api/v1/auth/me") not in team.calls, "the raw read's lineage names the team"
+
+
+def test_a_write_another_writer_lost_is_applied_again(team: FakeTeam) -> None:
+    provider = WebhookProvider()
+    client = provider._client({})
+    lost = [True]
+    original = team.handle
+
+    def lose_first_write(request: Any) -> Any:
+        response = original(request)
+        if request.method == "PATCH" and lost:  # a concurrent writer's stale merge lands right after ours
+            lost.pop()
+            team.overrides["webhooks"].pop("e")
+        return response
+
+    client._api._http._transport = __import__("httpx").MockTransport(lose_first_write)
+
+    provider.create(checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
+
+    assert team.overrides["webhooks"] == {"e": "https://hooks.test/a"}
+    assert len(team.writes()) == 2
+
+
+def test_a_write_lost_again_and_again_fails_naming_the_paths(team: FakeTeam) -> None:
+    provider = WebhookProvider()
+    client = provider._client({})
+    original = team.handle
+
+    def always_lose(request: Any) -> Any:
+        response = original(request)
+        if request.method == "PATCH":
+            team.overrides["webhooks"].pop("e", None)
+        return response
+
+    client._api._http._transport = __import__("httpx").MockTransport(always_lose)
+
+    with pytest.raises(ConcurrentWriteError, match=r"webhooks\.e no longer hold.*concurrency group"):
+        provider.create(checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
 
 
 @pytest.mark.parametrize(
@@ -166,28 +323,37 @@ def test_hosted_dialect_writes_fall_back_to_put_and_remember_it(team: FakeTeam) 
     assert team.overrides["webhooks"] == {"a": "https://hooks.test/a", "b": "https://hooks.test/b"}
 
 
-def test_mcp_server_is_retired_never_nulled(team: FakeTeam) -> None:
+@pytest.mark.parametrize("policy", ["restore", "clear"])
+def test_a_retired_mcp_server_keeps_nothing_stackfox_wrote(team: FakeTeam, policy: str) -> None:
     provider = McpServerProvider()
-    props = {"server_id": "gh", "command": "npx", "args": ["gh-mcp"], "env": {"TOKEN": "s3cret"}}
+    props = {"server_id": "gh", "command": "npx", "args": ["gh-mcp"], "env": {"TOKEN": "s3cret"}, "on_delete": policy}
     created = provider.create(checked(provider, props))
     assert created.outs is not None
     assert team.overrides["mcp_servers"]["gh"]["env"] == {"TOKEN": "s3cret"}
 
-    for policy in ("restore", "clear"):
-        provider.delete(created.id, {**created.outs, "on_delete": policy})
-        assert team.overrides["mcp_servers"]["gh"]["enabled"] is False
-        assert team.overrides["mcp_servers"]["gh"] is not None
+    provider.delete(created.id, created.outs)
+
+    entry = team.overrides["mcp_servers"]["gh"]
+    assert entry["enabled"] is False
+    assert entry["command"] is None and entry["args"] is None and entry["type"] is None
+    assert "s3cret" not in json.dumps(team.overrides)
+    assert ("PATCH", "/api/v1/config/me") in team.writes()
+    assert team.overrides["mcp_servers"]["gh"] is not None
 
 
-def test_mcp_server_restores_an_entry_that_existed_before(team: FakeTeam) -> None:
-    team.overrides["mcp_servers"] = {"gh": {"command": "old", "enabled": True}}
+def test_mcp_server_restores_an_entry_that_existed_before_exactly(team: FakeTeam) -> None:
+    team.overrides["mcp_servers"] = {"gh": {"name": "GitHub", "command": "old", "env": {"THEIRS": "x"}}}
     provider = McpServerProvider()
-    created = provider.create(checked(provider, {"server_id": "gh", "command": "new"}))
+    props = {"server_id": "gh", "command": "new", "args": ["-y"], "env": {"TOKEN": "s3cret"}}
+    created = provider.create(checked(provider, props))
     assert created.outs is not None
+    assert team.overrides["mcp_servers"]["gh"]["enabled"] is True
 
     provider.delete(created.id, created.outs)
 
-    assert team.overrides["mcp_servers"]["gh"] == {"command": "old", "enabled": True, "type": "stdio"}
+    assert team.overrides["mcp_servers"]["gh"] == {
+        "name": "GitHub", "command": "old", "env": {"THEIRS": "x"}, "args": None, "type": None, "enabled": True,
+    }  # fmt: skip
 
 
 def test_check_reports_one_failure_per_bad_property_and_names_the_fix() -> None:

@@ -83,9 +83,10 @@ def test_only_code_changes_make_an_unapplied_resource() -> None:
     assert report.summary.unapplied == 3
 
 
-def test_a_missing_value_is_reset_to_inherited_only_for_incidentfox() -> None:
-    applied = state({"feature_flags": {"beta": True}, "label": "L"})
-    live = state({"label": "L"})
+def test_only_a_key_gone_from_the_team_is_reset_to_inherited_a_stored_null_is_changed() -> None:
+    applied = state({"feature_flags": {"beta": True, "gamma": True}, "label": "L"})
+    # beta is gone from the team's overrides; gamma was nulled by hand (a null masks what is inherited)
+    live = state({"label": "L"}, {"label": "L", "inherited_fields": ["feature_flags.beta"]})
     code = applied
     report = report_of(
         refresh(TEAM, "team", applied, live),
@@ -95,7 +96,12 @@ def test_a_missing_value_is_reset_to_inherited_only_for_incidentfox() -> None:
     )
 
     kinds = {(r.name, f.path): f.kind for r in report.resources for f in r.fields}
-    assert kinds == {("team", "feature_flags.beta"): "reset_to_inherited", ("cat", "feature_flags.beta"): "changed"}
+    assert kinds == {
+        ("team", "feature_flags.beta"): "reset_to_inherited",
+        ("team", "feature_flags.gamma"): "changed",
+        ("cat", "feature_flags.beta"): "changed",
+        ("cat", "feature_flags.gamma"): "changed",
+    }
 
 
 def test_bookkeeping_connection_and_unknown_values_are_never_drift() -> None:
