@@ -29,7 +29,7 @@ from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox import IncidentFoxClient, incidentfox_client_for
 from stackfox_provider.clients.incidentfox.client import TeamMismatchError
 from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted, get_path, leaves, nest
-from stackfox_provider.clients.incidentfox.reset import has_path, parents_to_rebuild, plan_reset
+from stackfox_provider.clients.incidentfox.reset import has_path, is_unset, parents_to_rebuild, plan_reset
 from stackfox_provider.normalize import integral, same
 from stackfox_provider.resources._common import StackfoxProvider, StrictModel, is_unknown, validate, without_provider
 
@@ -207,7 +207,7 @@ class OwnedPathsProvider(StackfoxProvider):
         inputs.update(
             nest({self.input_path(outputs, path): value for path, value in live.items() if value is not None})
         )
-        inherited = [dotted(self.input_path(outputs, path)) for path in owned if not has_path(current, path)]
+        inherited = [dotted(self.input_path(outputs, path)) for path in owned if is_unset(current, path)]
         computed = {key: outputs.get(key) for key in COMPUTED}
         return ReadResult(id_, {**inputs, **computed, "inherited_fields": inherited}, inputs)
 

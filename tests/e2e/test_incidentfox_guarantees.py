@@ -66,6 +66,12 @@ def named_in(path: tuple[str, ...], told: str) -> bool:
 
 
 @pytest.fixture(params=["hosted", "oss"])
+def shared_team(request: pytest.FixtureRequest) -> SandboxHandle:
+    """The session's sandbox of each dialect (its data is shared: tests use names of their own)."""
+    return request.getfixturevalue("sandbox" if request.param == "hosted" else "sandbox_oss")  # type: ignore[no-any-return]
+
+
+@pytest.fixture(params=["hosted", "oss"])
 def fresh_team(request: pytest.FixtureRequest, sandbox_factory: Callable[..., SandboxHandle]) -> SandboxHandle:
     """A new sandbox: the whole effective config before the stack is known exactly."""
     return sandbox_factory(dialect=request.param)
@@ -189,9 +195,9 @@ def second_team(sandbox: SandboxHandle) -> tuple[str, str]:
 
 
 def test_a_token_of_another_team_stops_every_operation_before_any_write(
-    engine: LocalEngine, tmp_path: Path, sandbox_oss: SandboxHandle
+    engine: LocalEngine, tmp_path: Path, shared_team: SandboxHandle
 ) -> None:
-    sandbox = sandbox_oss
+    sandbox = shared_team
     cli = stack(engine, tmp_path / "guard", sandbox, GUARD_PROGRAM)
     cli("up", "--yes")
     other_id, other_token = second_team(sandbox)
@@ -241,9 +247,9 @@ NULLED_PROGRAM = """\
 
 
 def test_paths_nulled_by_hand_are_repaired_in_place_and_keep_their_history(
-    engine: LocalEngine, tmp_path: Path, sandbox_oss: SandboxHandle
+    engine: LocalEngine, tmp_path: Path, shared_team: SandboxHandle
 ) -> None:
-    sandbox = sandbox_oss
+    sandbox = shared_team
     flag, event = unique("nulled_flag"), unique("nulled_event")
     write_by_hand(sandbox, {"feature_flags": {flag: False}, "webhooks": {event: "https://hooks.example.com/before"}})
     cli = stack(engine, tmp_path / "nulled", sandbox, NULLED_PROGRAM.replace("FLAG", flag).replace("EVENT", event))

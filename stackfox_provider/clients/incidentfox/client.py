@@ -1,5 +1,5 @@
 """A client for IncidentFox's team config API that works with both what the docs promise and what the
-open-source config service does (see ``docs/incidentfox-dialects.md``).
+open-source config service does (see ``docs/incidentfox.md``).
 
 - Reads use ``GET /config/me/raw`` (the team's own overrides), falling back to ``/config/me/effective``.
 - Writes try ``PATCH /config/me`` with ``{"config", "reason"}`` and fall back to ``PUT`` with the bare

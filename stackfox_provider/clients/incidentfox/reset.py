@@ -29,6 +29,17 @@ def has_path(document: Any, path: KeyPath) -> bool:
     return True
 
 
+def is_unset(document: Any, path: KeyPath) -> bool:
+    """Whether the team has no key at ``path`` and no ``null`` above it: the value there is inherited."""
+    for key in path:
+        if document is None:
+            return False  # a stored null above the path masks what would be inherited
+        if not isinstance(document, Mapping) or key not in document:
+            return True
+        document = document[key]
+    return False
+
+
 def nullable_parent(path: KeyPath) -> KeyPath | None:
     """The object a reset of ``path`` rebuilds, or None when that object must not be nulled."""
     parent = path[:-1]

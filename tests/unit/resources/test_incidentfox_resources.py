@@ -441,3 +441,15 @@ def test_without_a_connection_the_error_names_the_settings(monkeypatch: pytest.M
 )  # fmt: skip
 def test_values_compare_as_json_does(left: Any, right: Any, expected: bool) -> None:
     assert same(left, right) is expected
+
+
+def test_a_null_above_an_owned_path_masks_it_rather_than_resetting_it(team: FakeTeam) -> None:
+    provider = TeamConfigProvider()
+    created = provider.create(checked(provider, {"feature_flags": {"beta": True}}))
+    assert created.outs is not None
+    team.overrides["feature_flags"] = None  # nulled as a whole in the UI: nothing is inherited now
+    provider._client({}).forget_snapshot()
+
+    read = provider.read(created.id, created.outs)
+
+    assert read.outs is not None and read.outs["inherited_fields"] == []
