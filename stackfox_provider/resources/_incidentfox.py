@@ -69,6 +69,9 @@ class Prior(pydantic.BaseModel):
     own: bool = pydantic.Field(description="the team had a value of its own there (null included)")
     value: Any = pydantic.Field(default=None, description="that value, exactly as the service held it")
     inherited: Any = pydantic.Field(default=None, description="otherwise: the effective value the team inherited")
+    parent_existed: bool | None = pydantic.Field(
+        default=None, description="otherwise: whether the object holding the path was in the effective config"
+    )
 
 
 class History(pydantic.BaseModel):
@@ -261,7 +264,12 @@ class OwnedPathsProvider(StackfoxProvider):
         priors = [
             Prior(path=list(path), own=True, value=get_path(current, path))
             if has_path(current, path)
-            else Prior(path=list(path), own=False, inherited=get_path(inherited, path))
+            else Prior(
+                path=list(path),
+                own=False,
+                inherited=get_path(inherited, path),
+                parent_existed=isinstance(get_path(inherited, path[:-1]), Mapping) if path[:-1] else True,
+            )
             for path in paths
         ]
         entry = self.entry(inputs)
@@ -304,7 +312,7 @@ class OwnedPathsProvider(StackfoxProvider):
                 notes.append(note)
             pending = [path for path in refused if path[:-1] not in groups]
         plan = plan_reset(current, values, nulled, removed)
-        notes += self._empty_parents(client, plan.rebuild, nulled, removed, history)
+        notes += self._empty_parents(plan.rebuild, nulled, removed, history)
         writes = {
             path: value
             for path, value in plan.rebuild.items()
@@ -316,23 +324,15 @@ class OwnedPathsProvider(StackfoxProvider):
         # Only what the resource owns is checked later: the rest of a rebuilt object is others' to change.
         return values
 
+    @staticmethod
     def _empty_parents(
-        self,
-        client: IncidentFoxClient,
-        rebuilt: Mapping[KeyPath, Any],
-        parents: list[KeyPath],
-        removed: list[KeyPath],
-        history: History,
+        rebuilt: Mapping[KeyPath, Any], parents: list[KeyPath], removed: list[KeyPath], history: History
     ) -> list[str]:
-        """Notes for rebuilt objects left empty where the team inherited nothing: no write can remove them."""
+        """Notes for rebuilt objects left empty where there was none before: no write can remove them."""
         notes = []
         for parent in parents:
-            under = [path for path in removed if path[: len(parent)] == parent]
-            if rebuilt[parent] != {} or any(history.prior(path).inherited is not None for path in under):
-                continue
-            ours = {path[len(parent)] for path in under}
-            inherited = get_path(client.effective(), parent)
-            if not (isinstance(inherited, Mapping) and set(inherited) - ours):
+            direct = [history.prior(path) for path in removed if path[:-1] == parent]
+            if rebuilt[parent] == {} and direct and all(prior.parent_existed is False for prior in direct):
                 notes.append(
                     f"IncidentFox cannot remove {dotted(parent)} from the team's config; it had no value before "
                     "and is now an empty object"
