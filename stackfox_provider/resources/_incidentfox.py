@@ -190,6 +190,7 @@ class OwnedPathsProvider(StackfoxProvider):
         desired = self.desired(inputs)
         with client.exclusive():
             snapshot = client.team_overrides()
+            snapshot.ensure_writable()
             team_id = client.team_id() or "team"  # known before anything is written
             history = self._record(client, inputs, snapshot.overrides, list(desired), History())
             changes = {p: v for p, v in desired.items() if not same(v, get_path(snapshot.overrides, p))}
@@ -201,7 +202,9 @@ class OwnedPathsProvider(StackfoxProvider):
         outputs = without_provider(props)
         client = self._client(outputs)
         self._same_team(client, outputs)
-        current = client.team_overrides().overrides
+        snapshot = client.team_overrides()
+        snapshot.ensure_writable()  # a refresh or drift run says so too, rather than "no drift"
+        current = snapshot.overrides
         owned = _owned_paths(outputs)
         # A key cannot be deleted from IncidentFox: an owned path that is null or unset is drift
         # to repair (an update), never a deleted resource, and its recorded history stays.
@@ -222,7 +225,9 @@ class OwnedPathsProvider(StackfoxProvider):
         owned_before = _owned_paths(olds)
         with client.exclusive():
             self._same_team(client, olds)
-            current = client.team_overrides().overrides
+            snapshot = client.team_overrides()
+            snapshot.ensure_writable()
+            current = snapshot.overrides
             taken = [path for path in desired if path not in owned_before]
             history = self._record(client, inputs, current, taken, history)
             # Paths no longer declared go back as on delete; the declared ones take their values.
@@ -244,7 +249,9 @@ class OwnedPathsProvider(StackfoxProvider):
         history = History.from_state(outputs.get("previous"))
         with client.exclusive():
             self._same_team(client, outputs)
-            current = client.team_overrides().overrides
+            snapshot = client.team_overrides()
+            snapshot.ensure_writable()
+            current = snapshot.overrides
             retirement = self.retirement(_owned_paths(outputs), history, on_delete)
             expected = self._give_back(client, outputs, current, retirement, history)
         client.confirm(expected, self._reason(outputs))

@@ -334,3 +334,47 @@ def _get(document: Any, path: tuple[str, ...]) -> Any:
     for key in path:
         document = document.get(key) if isinstance(document, dict) else None
     return document
+
+
+# -- the open-source service's lockout -----------------------------------------------------------------
+
+LOCKOUT_PROGRAM = """\
+    import pulumi
+    from stackfox_provider.incidentfox import Webhook
+
+    Webhook("done", event="lockout_event", url=f"https://hooks.example.com/{pulumi.Config().require('n')}")
+"""
+
+
+def test_a_null_mcp_entry_written_by_an_admin_stops_stackfox_before_any_write(
+    engine: LocalEngine, tmp_path: Path, sandbox_factory: Callable[..., SandboxHandle]
+) -> None:
+    sandbox = sandbox_factory(dialect="oss")
+    cli = stack(engine, tmp_path / "lockout", sandbox, LOCKOUT_PROGRAM, n="1")
+    cli("up", "--yes")
+    info = sandbox.info
+    node_config = f"/admin/orgs/{info.incidentfox_org_id}/nodes/sandbox-team/config"
+    with sandbox.incidentfox(info.incidentfox_org_admin_token) as admin:  # the admin route does not validate
+        admin.put(node_config, json={"patch": {"mcp_servers": {"broken": None}}}).raise_for_status()
+    with sandbox.incidentfox() as http:
+        assert http.patch("/config/me", json={"config": {"x": 1}, "reason": "probe"}).status_code == 500
+    cli.configure({"n": "2"})
+    sandbox.reset_log()
+
+    failed = cli("up", "--yes", check=False)
+
+    assert failed.returncode != 0
+    assert "mcp_servers.broken (in the config of node 'sandbox-team')" in output_of(failed)
+    assert "org admin" in output_of(failed) and "NoneType" not in output_of(failed)
+    assert writes(sandbox) == [], "no blind write"
+    drift = subprocess.run(
+        [sys.executable, "-m", "stackfox_provider.cli", "drift", "--cwd", str(cli.project_dir), "--stack", cli.stack,
+         "--state-dir", str(engine.state_dir)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert drift.returncode == 1 and "mcp_servers.broken" in drift.stderr, drift.stdout + drift.stderr
+
+    with sandbox.incidentfox(info.incidentfox_org_admin_token) as admin:
+        admin.put(node_config, json={"patch": {"mcp_servers": {"broken": {"enabled": False}}}}).raise_for_status()
+    cli("up", "--yes")
+    assert raw_overrides(sandbox)["webhooks"]["lockout_event"] == "https://hooks.example.com/2"

@@ -75,6 +75,10 @@ class TeamMismatchError(RuntimeError):
     """The token reaches another IncidentFox team than the one a resource manages."""
 
 
+class TeamLockedError(RuntimeError):
+    """A null MCP server entry in the team's lineage makes the open-source service fail every team write."""
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who a token belongs to (``GET /auth/me``)."""
@@ -96,6 +100,21 @@ class TeamSnapshot:
     source: Literal["raw", "effective"]
     read_at: float
     team_id: str | None = None
+    #: ``(node id, dotted path)`` of each null at ``mcp_servers`` or an MCP server entry in the lineage.
+    null_mcp_entries: tuple[tuple[str, str], ...] = ()
+
+    def ensure_writable(self) -> None:
+        """Stop before writing when the service would answer every team write with 500."""
+        if not self.null_mcp_entries:
+            return
+        where = ", ".join(f"{path} (in the config of node {node!r})" for node, path in self.null_mcp_entries)
+        raise TeamLockedError(
+            f"IncidentFox cannot take any write to team {self.team_id!r}: {where} is null, and the open-source "
+            "config service fails every team write (HTTP 500) while an MCP server entry is null. Only an org "
+            "admin can repair it, by replacing the null with an object, e.g. PUT "
+            "/api/v1/admin/orgs/<org>/nodes/<node>/config with "
+            '{"patch": {"mcp_servers": {"<id>": {"enabled": false}}}}. stackfox wrote nothing.'
+        )
 
 
 @dataclass(frozen=True)
@@ -201,11 +220,14 @@ class IncidentFoxClient:
             raw = unwrap(response.json())
             lineage = raw.get("lineage") if isinstance(raw, dict) else None
             team = str(lineage[-1]) if isinstance(lineage, list) and lineage else None
-            return TeamSnapshot(self._own_overrides(raw, team), "raw", started, team)
+            configs = raw.get("configs") if isinstance(raw, dict) else None
+            nulls = _null_mcp_entries(configs if isinstance(configs, dict) else {str(team): raw})
+            return TeamSnapshot(self._own_overrides(raw, team), "raw", started, team, nulls)
         body = unwrap(self._api.request("GET", "/config/me/effective").json())
         config = body.get("effective_config", body) if isinstance(body, dict) else {}
-        node = body.get("node_id") if isinstance(body, dict) and "effective_config" in body else None
-        return TeamSnapshot(dict(config or {}), "effective", started, str(node) if node else None)
+        node = str(body.get("node_id")) if isinstance(body, dict) and body.get("node_id") else None
+        nulls = _null_mcp_entries({node or "(effective)": config})
+        return TeamSnapshot(dict(config or {}), "effective", started, node, nulls)
 
     def _read_effective(self) -> dict[str, Any]:
         body = unwrap(self._api.request("GET", "/config/me/effective").json())
@@ -345,6 +367,19 @@ class IncidentFoxClient:
                 f"{previous} -> {result.version}) and these paths no longer hold what stackfox wrote: "
                 f"{', '.join(dotted(path) for path in changed)}. Run `pulumi refresh`, then `pulumi up` again.",
             )  # fmt: skip
+
+
+def _null_mcp_entries(configs: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    found: list[tuple[str, str]] = []
+    for node, config in configs.items():
+        if not isinstance(config, Mapping) or "mcp_servers" not in config:
+            continue
+        servers = config["mcp_servers"]
+        if servers is None:
+            found.append((str(node), "mcp_servers"))
+        elif isinstance(servers, Mapping):
+            found += [(str(node), f"mcp_servers.{key}") for key, entry in servers.items() if entry is None]
+    return tuple(found)
 
 
 def _unsettled(error: ApiError) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
 from stackfox_provider.clients.incidentfox import ConcurrentWriteError
-from stackfox_provider.clients.incidentfox.client import TeamMismatchError
+from stackfox_provider.clients.incidentfox.client import TeamLockedError, TeamMismatchError
 from stackfox_provider.normalize import same
 from stackfox_provider.resources._incidentfox import History
 from stackfox_provider.resources.mcp_server import McpServerProvider
@@ -453,3 +453,12 @@ def test_a_null_above_an_owned_path_masks_it_rather_than_resetting_it(team: Fake
     read = provider.read(created.id, created.outs)
 
     assert read.outs is not None and read.outs["inherited_fields"] == []
+
+
+def test_a_null_mcp_entry_in_the_lineage_stops_writes_before_any_is_sent(team: FakeTeam) -> None:
+    team.inherited["mcp_servers"] = {"broken": None}  # an admin's PUT on the org: every team write would be a 500
+    provider = WebhookProvider()
+
+    with pytest.raises(TeamLockedError, match=r"mcp_servers\.broken \(in the config of node 'org1'\).*org admin"):
+        provider.create(checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
+    assert team.writes() == []
