@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stackfox_provider.engine import LocalEngine
+from stackfox_provider.engine import LocalEngine, interrupts_cancel
 from stackfox_provider.review.model import ReviewError, Service
 from stackfox_provider.review.values import decode
 
@@ -296,15 +296,19 @@ def run_preview(
     env = {**engine.process_env(), STREAMING_PREVIEW_ENV: "true"}
     engine.pulumi_home.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    with subprocess.Popen(
-        [str(engine.toolchain.pulumi), *preview_args(stack=stack, refresh=refresh)],
-        cwd=project_dir,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as process:
+    with (
+        subprocess.Popen(
+            [str(engine.toolchain.pulumi), *preview_args(stack=stack, refresh=refresh)],
+            cwd=project_dir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            process_group=0,
+        ) as process,
+        interrupts_cancel(process, delivered_by_terminal=False),
+    ):
         assert process.stdout is not None and process.stderr is not None
         stderr_lines: list[str] = []
         drain = threading.Thread(target=lambda: stderr_lines.extend(process.stderr or ()), daemon=True)
