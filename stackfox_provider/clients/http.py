@@ -161,8 +161,10 @@ class ApiClient:
         error_details: ErrorParser = default_error_details,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        unauthorized_hint: str | None = None,
     ) -> None:
         self.api = api
+        self.unauthorized_hint = unauthorized_hint
         self.base_url = base_url.rstrip("/")
         self.credential = credential
         self.retry = retry or RetryPolicy()
@@ -238,11 +240,14 @@ class ApiClient:
 
     def error(self, method: str, path: str, response: httpx.Response) -> ApiError:
         details = self._error_details(response)
+        message = details.message
+        if response.status_code == 401 and self.unauthorized_hint:
+            message = f"{message}; {self.unauthorized_hint}"
         return ApiError(
             self.api,
             method,
             path,
-            details.message,
+            message,
             status=response.status_code,
             code=details.code,
             request_id=details.request_id,

@@ -39,6 +39,10 @@ SNAPSHOT_MAX_AGE_SECONDS = 30.0
 #: How long the team must be quiet (no write of this process) before ``confirm()`` reads back. It must
 #: outlast the service's read-modify-write, so that a concurrent writer's lost update has landed.
 SETTLE_SECONDS = 1.0
+UNAUTHORIZED_HINT = (
+    "check the team token: stackfox:incidentfoxToken (pulumi config set --secret), INCIDENTFOX_TOKEN, or the "
+    "resource's connection.token; `pulumi refresh`/`destroy` use the token recorded at the last `pulumi up`"
+)
 #: How often ``confirm()`` re-applies paths another writer overwrote before it gives up.
 REAPPLY_ATTEMPTS = 3
 
@@ -151,7 +155,10 @@ class IncidentFoxClient:
         self.base_url = base_url.rstrip("/")
         self.write_mode = write_mode
         self.settle_seconds = settle_seconds
-        self._api = ApiClient(API, self.base_url, TeamToken(token), limits=limits, retry=retry, transport=transport)
+        self._api = ApiClient(
+            API, self.base_url, TeamToken(token), limits=limits, retry=retry, transport=transport,
+            unauthorized_hint=UNAUTHORIZED_HINT,
+        )  # fmt: skip
         self._sleep = sleep
         self._read_lock = threading.Lock()
         self._write_lock = threading.RLock()

@@ -142,3 +142,12 @@ def test_oss_writes_carry_the_reason() -> None:
     client.write({"entrance_agent": "planner"}, "stackfox TeamConfig")
 
     assert bodies == [{"config": {"entrance_agent": "planner"}, "reason": "stackfox TeamConfig"}]
+
+
+def test_a_refused_token_names_the_settings_that_hold_it() -> None:
+    team = FakeTeam()
+    client = team.install()
+    client._api._http._transport = httpx.MockTransport(lambda r: httpx.Response(401, json={"detail": "Invalid token"}))
+
+    with pytest.raises(ApiError, match=r"HTTP 401: Invalid token; check the team token: stackfox:incidentfoxToken"):
+        client.team_overrides()
