@@ -201,6 +201,7 @@ class IncidentCategoryProvider(StackfoxProvider):
         On 412 it re-reads: when someone else changed only fields this update does not touch, it
         applies on top of their version; otherwise it stops and names the fields they changed.
         """
+        unsettled: AmbiguousWriteError | None = None
         for _ in range(UPDATE_ATTEMPTS):
             found = client.get_category(id_)
             if found is None:
@@ -216,6 +217,9 @@ class IncidentCategoryProvider(StackfoxProvider):
             try:
                 updated, _ = client.update_category(id_, {field: desired[field] for field in changing}, etag)
                 return updated
+            except AmbiguousWriteError as error:
+                unsettled = error  # it may have landed: the next pass re-reads, and stops if it did
+                continue
             except PreconditionFailed:
                 fresh = client.get_category(id_)
                 theirs = differences(server_fields(fresh[0]), live) if fresh else []
@@ -225,6 +229,8 @@ class IncidentCategoryProvider(StackfoxProvider):
                         f"someone else changed StackFlow category {name!r} while stackfox was updating "
                         f"it: {', '.join(clash)}. Run `pulumi refresh` to see their values, then `pulumi up` again."
                     ) from None
+        if unsettled is not None:
+            raise unsettled
         raise RuntimeError(f"StackFlow category {name!r} kept changing under stackfox; try again.")
 
     def _outputs(self, inputs: Mapping[str, Any], category: Category) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from stackfox_provider.normalize import integral
 API_NAME = "StackFlow"
 PAGE_LIMIT = 100
 # A gateway error on a create may come after the backend applied it: treat it like a lost response.
-AMBIGUOUS_CREATE_STATUSES = frozenset({500, 502, 504})
+AMBIGUOUS_WRITE_STATUSES = frozenset({500, 502, 504})
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -138,7 +138,7 @@ class StackFlowClient:
             try:
                 response = self._send("POST", "/categories", json=integral(dict(fields)))
             except ApiError as error:
-                if error.status in AMBIGUOUS_CREATE_STATUSES:
+                if error.status in AMBIGUOUS_WRITE_STATUSES:
                     raise _as(AmbiguousWriteError, error) from error
                 raise
         return Category.model_validate(response.json()), response.headers.get("etag")
@@ -146,10 +146,20 @@ class StackFlowClient:
     def update_category(
         self, category_id: str, changes: Mapping[str, Any], etag: str | None
     ) -> tuple[Category, str | None]:
-        """``PATCH`` the given fields under ``If-Match``; ``PreconditionFailed`` if the ETag is stale."""
+        """``PATCH`` the given fields under ``If-Match``; ``PreconditionFailed`` if the ETag is stale.
+
+        ``AmbiguousWriteError`` when the outcome is unknown (lost response, 500/502/504): re-read to settle it.
+        """
         headers = {"If-Match": etag} if etag else {}
         with self._write():
-            response = self._send("PATCH", _category_path(category_id), json=integral(dict(changes)), headers=headers)
+            try:
+                response = self._send(
+                    "PATCH", _category_path(category_id), json=integral(dict(changes)), headers=headers
+                )
+            except ApiError as error:
+                if error.status in AMBIGUOUS_WRITE_STATUSES:
+                    raise _as(AmbiguousWriteError, error) from error
+                raise
         return Category.model_validate(response.json()), response.headers.get("etag")
 
     def delete_category(self, category_id: str, force: bool = False, etag: str | None = None) -> bool:

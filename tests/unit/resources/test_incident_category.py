@@ -99,6 +99,33 @@ def test_an_update_applies_on_top_of_changes_to_other_fields(flow: FakeStackFlow
     assert updated.outs is not None and updated.outs["default_priority"] == "P1"
 
 
+@pytest.mark.parametrize("lost", [httpx.ReadTimeout("slow"), httpx.Response(502)], ids=["timeout", "502"])
+def test_an_update_whose_response_is_lost_is_settled_by_reading_back(
+    flow: FakeStackFlow, monkeypatch: pytest.MonkeyPatch, lost: Any
+) -> None:
+    category_id = flow.add(name="network", label="Network")
+    original = flow.handle
+    lose = [True]
+
+    def apply_then_lose(request: httpx.Request) -> httpx.Response:
+        response = original(request)
+        if request.method == "PATCH" and lose:
+            lose.pop()
+            if isinstance(lost, Exception):
+                raise lost
+            return lost
+        return response
+
+    client = stackflow_client._clients[(URL, StaticToken("static").fingerprint)]
+    monkeypatch.setattr(client.api._http, "_transport", httpx.MockTransport(apply_then_lose))
+
+    updated = IncidentCategoryProvider().update(category_id, inputs(), inputs(default_priority="P1"))
+
+    assert flow.categories[category_id]["default_priority"] == "P1"
+    assert updated.outs is not None and updated.outs["default_priority"] == "P1"
+    assert [call for call in flow.calls if call[0] == "PATCH"] == [("PATCH", f"/prod/api/categories/{category_id}")]
+
+
 def test_an_update_racing_a_change_to_the_same_field_names_it(flow: FakeStackFlow) -> None:
     category_id = flow.add(name="network", label="Network")
     flow.before_patch = lambda cid: flow.by_hand(cid, default_priority="P2")
