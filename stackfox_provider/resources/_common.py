@@ -72,9 +72,22 @@ def validate(model: type[pydantic.BaseModel], news: Mapping[str, Any]) -> CheckR
 
 
 class StackfoxProvider(ResourceProvider):
-    """Base of stackfox's providers: keeps stack config in the process (not on the pickled object)."""
+    """Base of stackfox's providers: keeps stack config in the process (not on the pickled object).
+
+    The object is pickled into each resource's state with the resource's name (never a credential),
+    so that the operations can name the resource and tell it from others of the same run.
+    """
 
     serialize_as_secret_always = False
+
+    def __init__(self, resource_name: str | None = None) -> None:
+        super().__init__()
+        self.resource_name = resource_name
+
+    @property
+    def name(self) -> str | None:
+        """The resource's name; None in the state of resources created before stackfox recorded it."""
+        return getattr(self, "resource_name", None)
 
     def configure(self, req: ConfigureRequest) -> None:
         settings.load_stack_config(req.config)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 import pydantic
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from stackfox_provider import settings
 from stackfox_provider.clients.http import ApiError
@@ -31,6 +31,7 @@ from stackfox_provider.clients.incidentfox.client import TeamMismatchError
 from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted, get_path, leaves, nest
 from stackfox_provider.clients.incidentfox.reset import has_path, is_unset, parents_to_rebuild, plan_reset
 from stackfox_provider.normalize import integral, same
+from stackfox_provider.resources._claims import claims, label
 from stackfox_provider.resources._common import StackfoxProvider, StrictModel, is_unknown, validate, without_provider
 
 OnDelete = Literal["restore", "clear", "retain"]
@@ -171,7 +172,22 @@ class OwnedPathsProvider(StackfoxProvider):
     # -- the provider protocol ----------------------------------------------------------------------
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return validate(self.inputs_model, news)
+        result = validate(self.inputs_model, news)
+        if result.failures or self.name is None:
+            return result
+        inputs = without_provider(result.inputs)
+        things = {(_team_key(inputs), path): path for path in self.desired(inputs)}
+        for thing, other in claims.claim(self._label(), things).items():
+            path = things[thing]  # type: ignore[index]
+            prop = self.identity_properties[0] if self.identity_properties else self.input_path(inputs, path)[0]
+            result.failures.append(
+                CheckFailure(
+                    prop,
+                    f"{prop}: {dotted(path)} is also declared by {other}; in one stack each IncidentFox config "
+                    "path has one owner, so declare it in one resource only",
+                )
+            )
+        return result
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [key for key in self.identity_properties if not same(olds.get(key), news.get(key))]
@@ -231,7 +247,7 @@ class OwnedPathsProvider(StackfoxProvider):
             taken = [path for path in desired if path not in owned_before]
             history = self._record(client, inputs, current, taken, history)
             # Paths no longer declared go back as on delete; the declared ones take their values.
-            released = [path for path in owned_before if path not in desired]
+            released = self._not_declared_elsewhere(inputs, [path for path in owned_before if path not in desired])
             on_delete: OnDelete = inputs.get("on_delete", "restore")
             retirement = Retirement() if on_delete == "retain" else self.retirement(released, history, on_delete)
             retirement.values.update({p: v for p, v in desired.items() if not same(v, get_path(current, p))})
@@ -247,16 +263,37 @@ class OwnedPathsProvider(StackfoxProvider):
             return
         client = self._client(outputs)
         history = History.from_state(outputs.get("previous"))
+        paths = self._not_declared_elsewhere(outputs, _owned_paths(outputs))
         with client.exclusive():
             self._same_team(client, outputs)
             snapshot = client.team_overrides()
             snapshot.ensure_writable()
             current = snapshot.overrides
-            retirement = self.retirement(_owned_paths(outputs), history, on_delete)
+            retirement = self.retirement(paths, history, on_delete)
             expected = self._give_back(client, outputs, current, retirement, history)
         client.confirm(expected, self._reason(outputs))
 
     # -- giving paths back ---------------------------------------------------------------------------
+
+    def _not_declared_elsewhere(self, outputs: Mapping[str, Any], paths: list[KeyPath]) -> list[KeyPath]:
+        """``paths`` less those another resource of this run declares now (a rename without ``aliases``)."""
+        team, me = _team_key(outputs), self._label()
+        kept = []
+        for path in paths:
+            owner = claims.owner((team, path))
+            if owner is None or owner == me:
+                kept.append(path)
+            else:
+                print(
+                    f"warning: {me}: {dotted(path)} is now declared by {owner}, so it is left as it is. To rename a "
+                    "resource without losing what it recorded as the team's earlier values, give the new one "
+                    "`aliases` of the old name.",
+                    file=sys.stderr,
+                )
+        return kept
+
+    def _label(self) -> str:
+        return label(self.kind, self.name)
 
     def _record(
         self,
@@ -449,6 +486,12 @@ def secret_outputs(opts: pulumi.ResourceOptions | None, *extra: str) -> pulumi.R
     """Options that keep recorded previous values and connection tokens encrypted in state."""
     secrets = ["previous", "connection", *extra]
     return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secrets))
+
+
+def _team_key(props: Mapping[str, Any]) -> str:
+    """Which team a resource's paths belong to, as far as this run can tell: its connection, or the stack's."""
+    url = _connection_url(props)
+    return str(url) if url and not is_unknown(url) else "stack"
 
 
 def _connection_url(props: Mapping[str, Any]) -> Any:

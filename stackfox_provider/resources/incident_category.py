@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 import pulumi
 import pydantic
-from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from stackfox_provider import settings
 from stackfox_provider.clients.cognito import StackFlowAuthSettings, credential_from_settings
@@ -22,7 +23,8 @@ from stackfox_provider.clients.stackflow import (
     stackflow_client_for,
 )
 from stackfox_provider.normalize import same
-from stackfox_provider.resources._common import StackfoxProvider, StrictModel, validate, without_provider
+from stackfox_provider.resources._claims import claims, label
+from stackfox_provider.resources._common import StackfoxProvider, StrictModel, is_unknown, validate, without_provider
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
 #: Fields written to StackFlow; everything else is stackfox's own setting.
@@ -107,7 +109,19 @@ class IncidentCategoryProvider(StackfoxProvider):
     """Creates, adopts, reads (in bulk), patches under ``If-Match`` and retires StackFlow categories."""
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return validate(IncidentCategoryInputs, news)
+        result = validate(IncidentCategoryInputs, news)
+        name = result.inputs.get("name")
+        if result.failures or self.name is None or not isinstance(name, str) or is_unknown(name):
+            return result
+        for other in claims.claim(label("IncidentCategory", self.name), [_category_key(result.inputs)]).values():
+            result.failures.append(
+                CheckFailure(
+                    "name",
+                    f"name: the StackFlow category {name!r} is also declared by {other}; in one stack each "
+                    "category has one owner, so declare it in one resource only",
+                )
+            )
+        return result
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = ["name"] if not same(olds.get("name"), news.get("name")) else []
@@ -141,7 +155,7 @@ class IncidentCategoryProvider(StackfoxProvider):
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         outputs = without_provider(props)
         policy = outputs.get("deletion_policy", "deactivate")
-        if policy == "retain":
+        if policy == "retain" or self._declared_elsewhere(outputs):
             return
         client = self._client(outputs)
         if policy == "deactivate":
@@ -160,6 +174,19 @@ class IncidentCategoryProvider(StackfoxProvider):
         client.delete_category(id_, force=bool(outputs.get("force_delete")))
 
     # -- helpers ------------------------------------------------------------------------------------
+
+    def _declared_elsewhere(self, outputs: Mapping[str, Any]) -> bool:
+        """Whether another resource of this run now declares this category (a rename without ``aliases``)."""
+        me = label("IncidentCategory", self.name)
+        owner = claims.owner(_category_key(outputs))
+        if owner is None or owner == me:
+            return False
+        print(
+            f"warning: {me}: the StackFlow category {outputs['name']!r} is now declared by {owner}, so it is left "
+            "as it is. Give the new resource `aliases` of the old name to rename it without a delete.",
+            file=sys.stderr,
+        )
+        return True
 
     def _create(self, client: StackFlowClient, inputs: Mapping[str, Any]) -> Category:
         fields = {"name": inputs["name"], **{k: v for k, v in desired_fields(inputs).items() if v is not None}}
@@ -250,6 +277,11 @@ class IncidentCategoryProvider(StackfoxProvider):
         return stackflow_client_for(auth.require_url(), credential_from_settings(auth), limits)
 
 
+def _category_key(props: Mapping[str, Any]) -> tuple[str, str]:
+    url = _url(props)
+    return (str(url) if url and not is_unknown(url) else "stack", str(props.get("name")))
+
+
 def _url(props: Mapping[str, Any]) -> Any:
     connection = props.get("connection")
     return connection.get("url") if isinstance(connection, Mapping) else None
@@ -303,4 +335,4 @@ class IncidentCategory(Resource, module="stackflow", name="IncidentCategory"):
             "created_at": None,
             "updated_at": None,
         }
-        super().__init__(IncidentCategoryProvider(), resource_name, props, opts)
+        super().__init__(IncidentCategoryProvider(resource_name), resource_name, props, opts)

@@ -155,4 +155,4 @@ class McpServer(Resource, module="incidentfox", name="McpServer"):
             "owned_paths": None,
             "previous": None,
         }
-        super().__init__(McpServerProvider(), resource_name, props, secret_outputs(opts, "env", "headers"))
+        super().__init__(McpServerProvider(resource_name), resource_name, props, secret_outputs(opts, "env", "headers"))

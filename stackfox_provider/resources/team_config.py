@@ -174,4 +174,4 @@ class TeamConfig(Resource, module="incidentfox", name="TeamConfig"):
             "owned_paths": None,
             "previous": None,
         }
-        super().__init__(TeamConfigProvider(), resource_name, props, secret_outputs(opts))
+        super().__init__(TeamConfigProvider(resource_name), resource_name, props, secret_outputs(opts))

@@ -88,4 +88,4 @@ class Webhook(Resource, module="incidentfox", name="Webhook"):
             "owned_paths": None,
             "previous": None,
         }
-        super().__init__(WebhookProvider(), resource_name, props, secret_outputs(opts))
+        super().__init__(WebhookProvider(resource_name), resource_name, props, secret_outputs(opts))

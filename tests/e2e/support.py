@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stackfox_provider.cli import SANDBOX_SETTINGS
 from stackfox_provider.clients.incidentfox import unwrap
 from stackfox_provider.engine import LocalEngine
 from stackfox_sandbox.testing import SandboxHandle
@@ -117,3 +118,13 @@ def write_by_hand(sandbox: SandboxHandle, partial: dict[str, Any]) -> None:
 
 def writes(sandbox: SandboxHandle) -> list[dict[str, Any]]:
     return [r for r in sandbox.requests_log("incidentfox") if r["method"] not in ("GET", "HEAD")]
+
+
+def sandbox_config(sandbox: SandboxHandle) -> tuple[dict[str, str], dict[str, str]]:
+    """The stack config `stackfox use-sandbox` would set: (plain, secret)."""
+    info = sandbox.info.model_dump()
+    plain = {
+        key: str(info[field]) for field, (key, secret) in SANDBOX_SETTINGS.items() if info.get(field) and not secret
+    }
+    secrets = {key: str(info[field]) for field, (key, secret) in SANDBOX_SETTINGS.items() if info.get(field) and secret}
+    return plain, secrets

@@ -12,10 +12,9 @@ from typing import Any
 
 import jsonschema
 
-from stackfox_provider.cli import SANDBOX_SETTINGS
 from stackfox_provider.engine import LocalEngine
 from stackfox_sandbox.testing import SandboxHandle
-from tests.e2e.support import PulumiCli, raw_overrides, write_by_hand, write_project
+from tests.e2e.support import PulumiCli, raw_overrides, sandbox_config, write_by_hand, write_project
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "docs" / "schemas" / "drift.schema.json").read_text())
 
@@ -46,16 +45,6 @@ def unique(prefix: str) -> str:
 
 def category(name: str, **fields: Any) -> dict[str, Any]:
     return {"name": name, "label": name.title(), "default_priority": "P3", **fields}
-
-
-def sandbox_config(sandbox: SandboxHandle) -> tuple[dict[str, str], dict[str, str]]:
-    """The stack config `stackfox use-sandbox` would set: (plain, secret)."""
-    info = sandbox.info.model_dump()
-    plain = {
-        key: str(info[field]) for field, (key, secret) in SANDBOX_SETTINGS.items() if info.get(field) and not secret
-    }
-    secrets = {key: str(info[field]) for field, (key, secret) in SANDBOX_SETTINGS.items() if info.get(field) and secret}
-    return plain, secrets
 
 
 @dataclass
