@@ -39,12 +39,13 @@ SNAPSHOT_MAX_AGE_SECONDS = 30.0
 #: How long the team must be quiet (no write of this process) before ``confirm()`` reads back. It must
 #: outlast the service's read-modify-write, so that a concurrent writer's lost update has landed.
 SETTLE_SECONDS = 1.0
+#: How often ``confirm()`` re-applies paths another writer overwrote before it gives up.
+REAPPLY_ATTEMPTS = 3
+#: Added to a 401's message: where the token comes from.
 UNAUTHORIZED_HINT = (
     "check the team token: stackfox:incidentfoxToken (pulumi config set --secret), INCIDENTFOX_TOKEN, or the "
     "resource's connection.token; `pulumi refresh`/`destroy` use the token recorded at the last `pulumi up`"
 )
-#: How often ``confirm()`` re-applies paths another writer overwrote before it gives up.
-REAPPLY_ATTEMPTS = 3
 
 
 class TeamToken:
