@@ -207,6 +207,7 @@ class OwnedPathsProvider(StackfoxProvider):
         with client.exclusive():
             snapshot = client.team_overrides()
             snapshot.ensure_writable()
+            self._never_replace_whole(snapshot.overrides, desired)
             team_id = client.team_id() or "team"  # known before anything is written
             history = self._record(client, inputs, snapshot.overrides, list(desired), History())
             changes = {p: v for p, v in desired.items() if not same(v, get_path(snapshot.overrides, p))}
@@ -244,6 +245,7 @@ class OwnedPathsProvider(StackfoxProvider):
             snapshot = client.team_overrides()
             snapshot.ensure_writable()
             current = snapshot.overrides
+            self._never_replace_whole(current, desired)
             taken = [path for path in desired if path not in owned_before]
             history = self._record(client, inputs, current, taken, history)
             # Paths no longer declared go back as on delete; the declared ones take their values.
@@ -274,6 +276,19 @@ class OwnedPathsProvider(StackfoxProvider):
         client.confirm(expected, self._reason(outputs))
 
     # -- giving paths back ---------------------------------------------------------------------------
+
+    def _never_replace_whole(self, current: Mapping[str, Any], desired: Mapping[KeyPath, Any]) -> None:
+        """Refuse to write under a value that is not an object: the merge would replace it, and what it holds."""
+        for path in desired:
+            for depth in range(1, len(path)):
+                above = get_path(current, path[:depth])
+                if above is not None and not isinstance(above, Mapping):
+                    shown = "(secret)" if _is_secret(path) else json.dumps(above)[:200]
+                    raise RuntimeError(
+                        f"the team's {dotted(path[:depth])} is not an object but {shown}; writing "
+                        f"{dotted(path)} would replace it whole and lose what it holds. Change it to an object "
+                        "(for mcp_servers: keyed by server id) in IncidentFox first, or manage it by hand."
+                    )
 
     def _not_declared_elsewhere(self, outputs: Mapping[str, Any], paths: list[KeyPath]) -> list[KeyPath]:
         """``paths`` less those another resource of this run declares now (a rename without ``aliases``)."""

@@ -462,3 +462,12 @@ def test_a_null_mcp_entry_in_the_lineage_stops_writes_before_any_is_sent(team: F
     with pytest.raises(TeamLockedError, match=r"mcp_servers\.broken \(in the config of node 'org1'\).*org admin"):
         provider.create(checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
     assert team.writes() == []
+
+
+def test_a_value_of_another_shape_above_an_owned_path_is_never_replaced(team: FakeTeam) -> None:
+    team.overrides["mcp_servers"] = ["github", "pagerduty"]  # the documented list of names, made by hand
+    provider = McpServerProvider()
+
+    with pytest.raises(RuntimeError, match=r'mcp_servers is not an object but \["github", "pagerduty"\]'):
+        provider.create(checked(provider, {"server_id": "gh", "command": "npx"}))
+    assert team.writes() == [] and team.overrides["mcp_servers"] == ["github", "pagerduty"]
