@@ -11,14 +11,12 @@ writes to the team never interleave, and a read-back once they settle catches lo
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import sys
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, ClassVar, Literal
 
 import pulumi
 import pydantic
@@ -32,7 +30,15 @@ from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted, get_pat
 from stackfox_provider.clients.incidentfox.reset import has_path, is_unset, parents_to_rebuild, plan_reset
 from stackfox_provider.normalize import integral, same
 from stackfox_provider.resources._claims import claims, label
-from stackfox_provider.resources._common import StackfoxProvider, StrictModel, is_unknown, validate, without_provider
+from stackfox_provider.resources._common import (
+    StackfoxProvider,
+    StrictModel,
+    check_url,
+    is_unknown,
+    nonblank,
+    validate,
+    without_provider,
+)
 
 OnDelete = Literal["restore", "clear", "retain"]
 #: Outputs stackfox computes; never compared with the program's inputs.
@@ -41,18 +47,21 @@ COMPUTED = ("team_id", "owned_paths", "previous", "inherited_fields")
 REFUSED = frozenset({400, 403, 422})
 
 
-class Connection(StrictModel):
-    """Which IncidentFox team to manage, when it is not the stack's default (``stackfox:incidentfox*``)."""
+API_EXAMPLE = "https://api.incidentfox.ai/api/v1"
 
-    url: str
-    token: str = pydantic.Field(min_length=1)
+
+class Connection(StrictModel):
+    """Which IncidentFox team to manage, when it is not the stack's default (``stackfox:incidentfox*``).
+
+    ``url``: the API's https base URL (http only for loopback hosts), without credentials in it.
+    """
+
+    url: Annotated[str, pydantic.Strict(), pydantic.AfterValidator(lambda url: check_url(url, example=API_EXAMPLE))]
+    token: Annotated[str, nonblank(4096)]
 
     @pydantic.field_validator("url")
     @classmethod
-    def _http_url(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"must be the API's base URL, like https://api.incidentfox.ai/api/v1 (got {url!r})")
+    def _base_url(cls, url: str) -> str:
         return url.rstrip("/")
 
 
@@ -118,15 +127,6 @@ class Retirement:
     values: dict[KeyPath, Any] = field(default_factory=dict)
     removals: list[KeyPath] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class OwnedPathsProvider(StackfoxProvider):

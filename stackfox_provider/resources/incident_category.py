@@ -24,7 +24,17 @@ from stackfox_provider.clients.stackflow import (
 )
 from stackfox_provider.normalize import same
 from stackfox_provider.resources._claims import claims, label
-from stackfox_provider.resources._common import StackfoxProvider, StrictModel, is_unknown, validate, without_provider
+from stackfox_provider.resources._common import (
+    Bool,
+    Invalid,
+    StackfoxProvider,
+    StrictModel,
+    check_url,
+    is_unknown,
+    nonblank,
+    validate,
+    without_provider,
+)
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
 #: Fields written to StackFlow; everything else is stackfox's own setting.
@@ -33,46 +43,60 @@ SERVER_FIELDS = ("created_at", "updated_at")
 UPDATE_ATTEMPTS = 3
 
 
+#: StackFlow's limits (its Slug, Label, Group and description).
+MAX_NAME = 63
+Label = Annotated[str, nonblank(200)]
+Group = Annotated[str, nonblank(100)]
+#: A setting of the connection: one token, no whitespace.
+Setting = Annotated[str, pydantic.StringConstraints(strict=True, min_length=1, max_length=256, pattern=r"^\S+$")]
+
+
 def _slug(name: str) -> str:
-    if not re.fullmatch(NAME_PATTERN, name) or len(name) > 64:
-        raise ValueError(
-            "must be a lower-case slug of at most 64 characters: letters, digits, '-' or '_', starting with a "
-            f"letter (e.g. 'network' or 'data-center'); got {name!r}"
+    if not re.fullmatch(NAME_PATTERN, name) or len(name) > MAX_NAME:
+        raise Invalid(
+            "is not a valid category name",
+            f"a lower-case slug of at most {MAX_NAME} characters: letters, digits, '-' or '_', starting with a "
+            "letter (e.g. 'network' or 'data-center')",
         )
     return name
 
 
-Slug = Annotated[str, pydantic.AfterValidator(_slug)]
+def _connection_url(url: str) -> str:
+    return check_url(url, example="https://stackflow.example.com/prod/api")
+
+
+Slug = Annotated[str, pydantic.Strict(), pydantic.AfterValidator(_slug)]
+Url = Annotated[str, pydantic.Strict(), pydantic.AfterValidator(_connection_url)]
 
 
 class SubcategoryInput(StrictModel):
     name: Slug
-    label: str = pydantic.Field(min_length=1)
+    label: Label
 
 
 class StackFlowConnection(StrictModel):
     """Where StackFlow and its Cognito pool are, e.g. from pulumi-aws outputs; secrets stay in stack config."""
 
-    url: str | None = None
-    user_pool_id: str | None = None
-    client_id: str | None = None
-    region: str | None = None
-    token_url: str | None = None
-    scope: str | None = None
-    cognito_endpoint: str | None = None
+    url: Url | None = None
+    user_pool_id: Setting | None = None
+    client_id: Setting | None = None
+    region: Setting | None = None
+    token_url: Url | None = None
+    scope: Annotated[str, nonblank(1024)] | None = None
+    cognito_endpoint: Url | None = None
 
 
 class IncidentCategoryInputs(StrictModel):
     name: Slug
-    label: str = pydantic.Field(min_length=1)
-    description: str = ""
-    subcategories: list[SubcategoryInput] = pydantic.Field(default_factory=list)
+    label: Label
+    description: Annotated[str, pydantic.StringConstraints(strict=True, max_length=2000)] = ""
+    subcategories: list[SubcategoryInput] = pydantic.Field(default_factory=list, max_length=100)
     default_priority: Literal["P1", "P2", "P3", "P4"] = "P3"
-    default_assignment_group: str | None = None
-    active: bool = True
+    default_assignment_group: Group | None = None
+    active: Bool = True
     deletion_policy: Literal["deactivate", "delete", "retain"] = "deactivate"
-    force_delete: bool = False
-    adopt: bool = False
+    force_delete: Bool = False
+    adopt: Bool = False
     connection: StackFlowConnection | None = None
 
     @pydantic.field_validator("subcategories")
@@ -81,7 +105,11 @@ class IncidentCategoryInputs(StrictModel):
         names = [sub.name for sub in subcategories]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
-            raise ValueError(f"subcategory names must be unique within the category; repeated: {', '.join(repeated)}")
+            raise Invalid(
+                "repeats a subcategory name",
+                f"subcategory names must be unique within the category; repeated: {', '.join(repeated)}",
+                value=repeated,
+            )
         # Order carries no meaning in StackFlow: a canonical order keeps diffs quiet.
         return sorted(subcategories, key=lambda sub: sub.name)
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal
 
 import pulumi
 import pydantic
@@ -12,6 +11,7 @@ from pulumi.dynamic import Resource
 
 from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted
 from stackfox_provider.clients.incidentfox.reset import nullable_parent
+from stackfox_provider.resources._common import Bool, Invalid, Str, check_url, nonblank
 from stackfox_provider.resources._incidentfox import (
     History,
     IncidentFoxInputs,
@@ -21,34 +21,49 @@ from stackfox_provider.resources._incidentfox import (
     secret_outputs,
 )
 
-MCP_ID_PATTERN = r"^[A-Za-z0-9_\-]+$"
+MCP_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,128}$"
+#: An environment variable name.
+ENV_NAME = Annotated[str, pydantic.StringConstraints(strict=True, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,255}$")]
+#: An HTTP header name (an RFC 9110 token, without '.', which would make the config path ambiguous).
+HEADER_NAME = Annotated[str, pydantic.StringConstraints(strict=True, pattern=r"^[A-Za-z0-9!#$%&'*+^_`|~-]{1,256}$")]
+Text = Annotated[str, nonblank(4096)]
 
 
 class McpServerInputs(IncidentFoxInputs):
     server_id: str = pydantic.Field(pattern=MCP_ID_PATTERN)
-    name: str | None = None
+    name: Annotated[str, nonblank(200)] | None = None
     type: Literal["stdio", "http", "sse"] = "stdio"
-    command: str | None = None
-    args: list[str] | None = None
-    url: str | None = None
-    headers: dict[str, str] | None = None
-    env: dict[str, str] | None = None
-    enabled_tools: list[str] | None = None
-    enabled: bool = True
+    command: Text | None = None
+    args: list[Str] | None = None
+    url: Str | None = None
+    headers: dict[HEADER_NAME, Str] | None = None
+    env: dict[ENV_NAME, Str] | None = None
+    enabled_tools: list[Text] | None = None
+    enabled: Bool = True
+
+    @pydantic.field_validator("url")
+    @classmethod
+    def _url(cls, url: str | None) -> str | None:
+        return url if url is None else check_url(url, example="https://mcp.example.com/mcp")
 
     @pydantic.model_validator(mode="after")
     def _transport_fields(self) -> McpServerInputs:
         if self.type == "stdio":
             if not self.command:
-                raise ValueError("a stdio MCP server needs command (and optionally args)")
-            if self.url or self.headers:
-                raise ValueError("url and headers apply to http and sse MCP servers, not stdio")
+                raise Invalid("is required: a stdio MCP server needs command (and optionally args)", path=("command",),
+                              value=...)  # fmt: skip
+            for field in ("url", "headers"):
+                if getattr(self, field):
+                    raise Invalid("applies to http and sse MCP servers, not stdio",
+                                  "remove it, or set type='http' or 'sse'", path=(field,))  # fmt: skip
         else:
-            parts = urlsplit(self.url or "")
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(f"an {self.type} MCP server needs url, an absolute http(s) URL (got {self.url!r})")
-            if self.command or self.args:
-                raise ValueError(f"command and args apply to stdio MCP servers, not {self.type}")
+            if not self.url:
+                raise Invalid(f"is required: an {self.type} MCP server needs url, an absolute http(s) URL",
+                              path=("url",), value=...)  # fmt: skip
+            for field in ("command", "args"):
+                if getattr(self, field):
+                    raise Invalid(f"applies to stdio MCP servers, not {self.type}",
+                                  "remove it, or set type='stdio'", path=(field,))  # fmt: skip
         return self
 
 

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
 
 import pulumi
 import pydantic
 from pulumi.dynamic import Resource
 
 from stackfox_provider.clients.incidentfox.paths import KeyPath
-from stackfox_provider.resources._common import StrictModel
+from stackfox_provider.resources._common import (
+    Bool,
+    Int,
+    Invalid,
+    Key,
+    Number,
+    Str,
+    StrictModel,
+    nonblank,
+)
 from stackfox_provider.resources._incidentfox import IncidentFoxInputs, OwnedPathsProvider, secret_outputs
 
 #: Keys with a resource of their own, and which one to use instead.
@@ -20,95 +29,146 @@ OWN_RESOURCE_KEYS = {
 }
 
 
+#: Ids of agents, tools, flags and MCP servers: letters, digits, '_' and '-' (they become config path segments).
+ID_PATTERN = r"^[A-Za-z0-9_\-]{1,128}$"
+Id = Annotated[str, pydantic.StringConstraints(strict=True, pattern=ID_PATTERN)]
+#: A routing identifier (a Slack channel id, a repository, a service name).
+RoutingId = Annotated[str, nonblank(256)]
+
+
 class ModelSettings(StrictModel):
-    name: str | None = None
-    temperature: float | None = pydantic.Field(default=None, ge=0, le=2)
-    max_tokens: int | None = pydantic.Field(default=None, gt=0)
+    name: Annotated[str, nonblank(200)] | None = None
+    temperature: Number | None = pydantic.Field(default=None, ge=0, le=2)
+    max_tokens: Int | None = pydantic.Field(default=None, gt=0)
 
 
 class PromptSettings(StrictModel):
-    system: str | None = None
-    prefix: str | None = None
-    suffix: str | None = None
+    system: Str | None = None
+    prefix: Str | None = None
+    suffix: Str | None = None
 
 
-class AgentSettings(pydantic.BaseModel):
-    """One agent's settings; keys beyond the well-known ones pass through unchecked."""
+def _extension_keys(extra: dict[str, Any] | None, known: Iterable[str]) -> dict[str, Any] | None:
+    """``extra`` holds keys the typed properties do not: never one of theirs, nor ``extra`` itself."""
+    for key in extra or {}:
+        if key in known:
+            raise Invalid("names a typed property", f"set it as {key}=..., not in extra", path=(key,), value=key)
+    return extra
 
-    model_config = pydantic.ConfigDict(extra="allow")
 
-    enabled: bool | None = None
-    name: str | None = None
-    description: str | None = None
+class AgentSettings(StrictModel):
+    """One agent's settings. Keys IncidentFox added later go in ``extra`` (merged into the agent's config)."""
+
+    enabled: Bool | None = None
+    name: Annotated[str, nonblank(200)] | None = None
+    description: Str | None = None
     model: ModelSettings | None = None
-    prompt: str | PromptSettings | None = None
-    max_turns: int | None = pydantic.Field(default=None, gt=0)
-    tools: dict[str, bool] | None = None
-    sub_agents: dict[str, bool] | None = None
-    mcps: dict[str, bool] | None = None
+    prompt: Str | PromptSettings | None = None
+    max_turns: Int | None = pydantic.Field(default=None, gt=0)
+    tools: dict[Id, Bool] | None = None
+    sub_agents: dict[Id, Bool] | None = None
+    mcps: dict[Id, Bool] | None = None
+    extra: dict[Key, Any] | None = None
+
+    @pydantic.field_validator("extra")
+    @classmethod
+    def _extra(cls, extra: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _extension_keys(extra, cls.model_fields)
 
 
 class Routing(StrictModel):
     """Identifiers that route inbound events to this team. Each list replaces the team's list whole."""
 
-    slack_channel_ids: list[str] | None = None
-    incidentio_team_ids: list[str] | None = None
-    incidentio_alert_source_ids: list[str] | None = None
-    pagerduty_service_ids: list[str] | None = None
-    coralogix_team_names: list[str] | None = None
-    github_repos: list[str] | None = None
-    services: list[str] | None = None
+    slack_channel_ids: list[RoutingId] | None = None
+    incidentio_team_ids: list[RoutingId] | None = None
+    incidentio_alert_source_ids: list[RoutingId] | None = None
+    pagerduty_service_ids: list[RoutingId] | None = None
+    coralogix_team_names: list[RoutingId] | None = None
+    github_repos: list[RoutingId] | None = None
+    services: list[RoutingId] | None = None
 
     @pydantic.field_validator("*")
     @classmethod
     def _no_duplicates(cls, ids: list[str] | None) -> list[str] | None:
         duplicates = sorted({item for item in ids or [] if (ids or []).count(item) > 1})
         if duplicates:
-            raise ValueError(f"lists each identifier once; repeated: {', '.join(duplicates)}")
+            raise Invalid("repeats an identifier", f"list each identifier once; repeated: {', '.join(duplicates)}")
         return ids
 
 
-class OutputConfig(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="allow")
+class OutputConfig(StrictModel):
+    """Where and how results go. Keys IncidentFox added later go in ``extra`` (merged into output_config)."""
 
-    default_destinations: list[dict[str, Any]] | None = None
-    trigger_overrides: dict[str, str] | None = None
-    formatting: dict[str, Any] | None = None
+    default_destinations: list[dict[Key, Any]] | None = None
+    trigger_overrides: dict[Key, Annotated[str, nonblank(64)]] | None = None
+    formatting: dict[Key, Any] | None = None
+    extra: dict[Key, Any] | None = None
+
+    @pydantic.field_validator("extra")
+    @classmethod
+    def _extra(cls, extra: dict[str, Any] | None) -> dict[str, Any] | None:
+        return _extension_keys(extra, cls.model_fields)
 
 
 class TeamConfigInputs(IncidentFoxInputs):
-    entrance_agent: str | None = pydantic.Field(default=None, min_length=1)
-    agents: dict[str, AgentSettings] | None = None
-    feature_flags: dict[str, bool] | None = None
+    entrance_agent: Id | None = None
+    agents: dict[Id, AgentSettings] | None = None
+    feature_flags: dict[Id, Bool] | None = None
     routing: Routing | None = None
     output_config: OutputConfig | None = None
-    tools: dict[str, bool] | None = None
-    knowledge_source: dict[str, Any] | None = None
-    alerts: dict[str, Any] | None = None
-    custom: dict[str, Any] | None = None
+    tools: dict[Id, Bool] | None = None
+    knowledge_source: dict[Key, Any] | None = None
+    alerts: dict[Key, Any] | None = None
+    custom: dict[Key, Any] | None = None
 
     @pydantic.field_validator("custom")
     @classmethod
     def _custom_keys(cls, custom: dict[str, Any] | None) -> dict[str, Any] | None:
         for key in custom or {}:
             if key in OWN_RESOURCE_KEYS:
-                raise ValueError(f"{key!r} cannot be set through TeamConfig; use {OWN_RESOURCE_KEYS[key]}")
+                raise Invalid("cannot be set through TeamConfig", f"use {OWN_RESOURCE_KEYS[key]}", path=(key,))
             if key in TYPED_SECTIONS:
-                raise ValueError(f"{key!r} has a typed TeamConfig property; pass it as {key}=... instead of in custom")
+                raise Invalid("has a typed TeamConfig property", f"pass it as {key}=... instead of in custom",
+                              path=(key,))  # fmt: skip
         return custom
 
     @pydantic.model_validator(mode="before")
     @classmethod
     def _no_own_resource_keys(cls, data: Any) -> Any:
         for key in OWN_RESOURCE_KEYS.keys() & set(data if isinstance(data, dict) else ()):
-            raise ValueError(f"{key!r} cannot be set through TeamConfig; use {OWN_RESOURCE_KEYS[key]}")
+            raise Invalid("cannot be set through TeamConfig", f"use {OWN_RESOURCE_KEYS[key]}", path=(key,))
         return data
+
+    @pydantic.model_validator(mode="after")
+    def _free_form_keys(self) -> TeamConfigInputs:
+        """Keys inside free-form values become config path segments too: no '.' (ambiguous), none empty."""
+        for name in ("knowledge_source", "alerts", "custom"):
+            _dotless(getattr(self, name), (name,))
+        for agent, settings in (self.agents or {}).items():
+            _dotless(settings.extra, ("agents", agent, "extra"))
+        if self.output_config is not None:
+            _dotless(self.output_config.extra, ("output_config", "extra"))
+            _dotless(self.output_config.formatting, ("output_config", "formatting"))
+        return self
+
+
+def _dotless(value: Any, path: tuple[str, ...]) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(key, str) and "." in key:
+                raise Invalid(
+                    "has a key with a '.'", "a '.' would make the config path ambiguous; use '_' or '-'",
+                    path=path, value=key,
+                )  # fmt: skip
+            _dotless(item, (*path, str(key)))
 
 
 TYPED_SECTIONS = tuple(
     name for name in TeamConfigInputs.model_fields if name not in (*IncidentFoxInputs.model_fields, "custom")
 )
 VALUE_PROPERTIES = (*TYPED_SECTIONS, "custom")
+AGENT_FIELDS = frozenset(AgentSettings.model_fields) - {"extra"}
+OUTPUT_FIELDS = frozenset(OutputConfig.model_fields) - {"extra"}
 
 
 class TeamConfigProvider(OwnedPathsProvider):
@@ -119,10 +179,24 @@ class TeamConfigProvider(OwnedPathsProvider):
     kind = "TeamConfig"
 
     def config_path(self, inputs: Mapping[str, Any], input_path: KeyPath) -> KeyPath:
-        return input_path[1:] if input_path[0] == "custom" else input_path
+        """``custom.<key>`` is the top-level key; ``agents.<id>.extra.<key>`` and ``output_config.extra.<key>``
+        are keys of the agent and of output_config."""
+        if input_path[0] == "custom":
+            return input_path[1:]
+        if input_path[0] == "agents" and len(input_path) > 3 and input_path[2] == "extra":
+            return (*input_path[:2], *input_path[3:])
+        if input_path[0] == "output_config" and len(input_path) > 2 and input_path[1] == "extra":
+            return (input_path[0], *input_path[2:])
+        return input_path
 
     def input_path(self, inputs: Mapping[str, Any], config_path: KeyPath) -> KeyPath:
-        return config_path if config_path[0] in TYPED_SECTIONS else ("custom", *config_path)
+        if config_path[0] not in TYPED_SECTIONS:
+            return ("custom", *config_path)
+        if config_path[0] == "agents" and len(config_path) > 2 and config_path[2] not in AGENT_FIELDS:
+            return (*config_path[:2], "extra", *config_path[2:])
+        if config_path[0] == "output_config" and len(config_path) > 1 and config_path[1] not in OUTPUT_FIELDS:
+            return (config_path[0], "extra", *config_path[1:])
+        return config_path
 
     def resource_id(self, inputs: Mapping[str, Any], team_id: str) -> str:
         return f"{team_id}/config"

@@ -11,31 +11,33 @@ import pydantic
 from pulumi.dynamic import Resource
 
 from stackfox_provider.clients.incidentfox.paths import KeyPath
-from stackfox_provider.resources._incidentfox import IncidentFoxInputs, OwnedPathsProvider, is_loopback, secret_outputs
+from stackfox_provider.resources._common import Bool, Str, check_url, is_loopback
+from stackfox_provider.resources._incidentfox import IncidentFoxInputs, OwnedPathsProvider, secret_outputs
 
-EVENT_PATTERN = r"^[A-Za-z0-9_\-]+$"
+EVENT_PATTERN = r"^[A-Za-z0-9_\-]{1,128}$"
 
 
 class WebhookInputs(IncidentFoxInputs):
     event: str = pydantic.Field(
-        pattern=EVENT_PATTERN, description="the event name, e.g. investigation_complete (letters, digits, _ and -)"
+        pattern=EVENT_PATTERN,
+        description="the event name, e.g. investigation_complete (1-128 letters, digits, _ and -)",
     )
-    url: str
-    allow_loopback_http: bool = False
+    allow_loopback_http: Bool = False
+    url: Str
 
-    @pydantic.model_validator(mode="after")
-    def _https_only(self) -> WebhookInputs:
-        parts = urlsplit(self.url)
-        if not parts.hostname or parts.scheme not in ("http", "https"):
-            raise ValueError(f"url must be an absolute https:// URL (got {self.url!r})")
-        if parts.scheme == "http" and not (self.allow_loopback_http and is_loopback(parts.hostname)):
-            hint = (
-                "plain http is allowed only for loopback hosts with allow_loopback_http=True"
-                if is_loopback(parts.hostname)
-                else "plain http would send incident data unencrypted"
-            )
-            raise ValueError(f"url must use https ({hint}); got {self.url!r}")
-        return self
+    @pydantic.field_validator("url")
+    @classmethod
+    def _https_only(cls, url: str, info: pydantic.ValidationInfo) -> str:
+        # allow_loopback_http is validated first; when it is itself invalid, the http rule waits for it.
+        allow = info.data.get("allow_loopback_http")
+        if allow is None:
+            return check_url(url)
+        hint = (
+            "plain http is allowed only for loopback hosts with allow_loopback_http=True"
+            if is_loopback(urlsplit(url).hostname or "")
+            else "plain http would send incident data unencrypted"
+        )
+        return check_url(url, http="loopback" if allow else hint)
 
 
 class WebhookProvider(OwnedPathsProvider):

@@ -114,7 +114,7 @@ def test_lifecycle_keeps_foreign_keys_and_restores_on_destroy(
 @pytest.mark.parametrize(
     ("program", "message"),
     [
-        ('Webhook("w", event="e", url="http://hooks.example.com/x")', "url must use https"),
+        ('Webhook("w", event="e", url="http://hooks.example.com/x")', "url: must use https"),
         ('McpServer("m", server_id="m", type="grpc", command="x")', "'stdio', 'http' or 'sse'"),
         ('TeamConfig("t", custom={"webhooks": {"e": "https://x.test"}})', "use stackfox_provider.incidentfox.Webhook"),
         ('TeamConfig("t", agents={"planner": {"max_turns": "many"}})', "agents.planner.max_turns"),

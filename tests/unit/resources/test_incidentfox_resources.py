@@ -368,13 +368,13 @@ def test_check_reports_one_failure_per_bad_property_and_names_the_fix() -> None:
     )
 
     assert set(found) == {
-        "custom",
+        "custom.webhooks",
         "agents.planner.model.temperature",
         "agents.planner.max_turns",
         "routing.services",
         "feature_flag",
     }
-    assert "use stackfox_provider.incidentfox.Webhook" in found["custom"]
+    assert "use stackfox_provider.incidentfox.Webhook" in found["custom.webhooks"]
     assert "valid number" in found["agents.planner.model.temperature"]
     assert "repeated: a" in found["routing.services"]
     assert "not a known property" in found["feature_flag"]
