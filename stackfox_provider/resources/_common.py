@@ -116,7 +116,7 @@ def mask_url(url: str) -> str:
 
 
 def check_url(url: str, *, http: str = "loopback", example: str = "https://hooks.example.com/path") -> str:
-    """Refuse what a service would store but never reach safely; ``http``: "loopback" or a hint why not.
+    """Refuse what a service would store but never reach safely; ``http``: "any", "loopback" or a hint why not.
 
     No whitespace or control characters anywhere, a valid host, a port in 1..65535, at most
     ``MAX_URL_LENGTH`` characters, no ``user:password@`` and https, except (``http="loopback"``) for
@@ -147,7 +147,7 @@ def check_url(url: str, *, http: str = "loopback", example: str = "https://hooks
         port = -1
     if (port is not None and not 1 <= port <= 65535) or parts.netloc.endswith(":"):
         raise Invalid("has an invalid port", "a port is a number from 1 to 65535")
-    if parts.scheme == "http" and not (http == "loopback" and is_loopback(parts.hostname or "")):
+    if parts.scheme == "http" and http != "any" and not (http == "loopback" and is_loopback(parts.hostname or "")):
         allowed = "plain http is allowed only for loopback hosts" if http == "loopback" else http
         raise Invalid("must use https", allowed)
     return url

@@ -44,7 +44,8 @@ class McpServerInputs(IncidentFoxInputs):
     @pydantic.field_validator("url")
     @classmethod
     def _url(cls, url: str | None) -> str | None:
-        return url if url is None else check_url(url, example="https://mcp.example.com/mcp")
+        # Plain http stays allowed: MCP servers often run inside the cluster, next to IncidentFox's agents.
+        return url if url is None else check_url(url, http="any", example="https://mcp.example.com/mcp")
 
     @pydantic.model_validator(mode="after")
     def _transport_fields(self) -> McpServerInputs:

@@ -187,7 +187,7 @@ CASES: list[tuple[str, tuple[str, ...], Any, str]] = [
     ("McpServer", ("url",), "https://mcp.example.com/mcp", "url"),
     ("McpServer", ("name",), "", "name"),
     ("McpServer", ("envv",), {}, "envv"),
-    ("McpServer:http", ("url",), "http://mcp.example.com/mcp", "url"),
+    ("McpServer:http", ("url",), "https://mcp.example.com:99999/mcp", "url"),
     ("McpServer:http", ("url",), "https://u:p4ss@mcp.example.com/mcp", "url"),
     ("McpServer:http", ("url",), "https://mcp.example.com/mcp\r\n", "url"),
     ("McpServer:http", ("url",), DELETE, "url"),

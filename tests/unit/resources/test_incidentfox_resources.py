@@ -471,3 +471,9 @@ def test_a_value_of_another_shape_above_an_owned_path_is_never_replaced(team: Fa
     with pytest.raises(RuntimeError, match=r'mcp_servers is not an object but \["github", "pagerduty"\]'):
         provider.create(checked(provider, {"server_id": "gh", "command": "npx"}))
     assert team.writes() == [] and team.overrides["mcp_servers"] == ["github", "pagerduty"]
+
+
+def test_an_mcp_server_inside_the_cluster_may_use_plain_http() -> None:
+    props = {"server_id": "docs", "type": "http", "url": "http://docs-mcp.tools.svc:8080/mcp"}
+
+    assert failures(McpServerProvider(), props) == {}
