@@ -220,7 +220,7 @@ def explain(error: Any, model: type[pydantic.BaseModel] | None = None) -> tuple[
     if kind == "extra_forbidden":
         return "is not a known property; check its spelling", ""
     if kind == "literal_error":
-        return "is not allowed", message
+        return "is not allowed", message.replace("Input should be", "one of")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return "is out of range", message.replace("Input should be", "must be")
     return message, ""

@@ -76,4 +76,7 @@ def test_plan_shows_exactly_the_changed_resources_and_fields_then_fails_on_inval
 
     assert failed.returncode == 1
     assert failed.stdout == ""
-    assert f"IncidentCategory '{database}': default_priority: Input should be 'P1', 'P2', 'P3' or 'P4'" in failed.stderr
+    assert (
+        f"IncidentCategory '{database}': default_priority: is not allowed (got 'P9'); one of 'P1', 'P2', 'P3' or 'P4'"
+        in failed.stderr
+    )
