@@ -494,7 +494,8 @@ def _inherited_fallback(path: KeyPath, prior: Prior) -> tuple[Any, str]:
 
 
 def _is_secret(path: KeyPath) -> bool:
-    return len(path) > 3 and path[0] == "mcp_servers" and path[2] in ("env", "headers")
+    """Paths whose values a warning never shows: MCP env/headers, and webhook URLs (they may embed a token)."""
+    return path[:1] == ("webhooks",) or (len(path) > 3 and path[0] == "mcp_servers" and path[2] in ("env", "headers"))
 
 
 def secret_outputs(opts: pulumi.ResourceOptions | None, *extra: str) -> pulumi.ResourceOptions:

@@ -477,3 +477,12 @@ def test_an_mcp_server_inside_the_cluster_may_use_plain_http() -> None:
     props = {"server_id": "docs", "type": "http", "url": "http://docs-mcp.tools.svc:8080/mcp"}
 
     assert failures(McpServerProvider(), props) == {}
+
+
+def test_a_refusal_never_shows_a_webhook_url(team: FakeTeam) -> None:
+    team.overrides["webhooks"] = "https://hooks.test/s3cret-token"  # not an object: writing under it is refused
+    provider = WebhookProvider()
+
+    with pytest.raises(RuntimeError, match=r"webhooks is not an object but \(secret\)") as refused:
+        provider.create(checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
+    assert "s3cret" not in str(refused.value)
