@@ -19,6 +19,8 @@ NAMESPACE = "stackfox"
 
 #: Stack config key (without namespace) -> environment variable. StackFlow's come from the one table
 #: its settings model reads (``cognito.SETTING_SOURCES``).
+#: Set (to true) by `stackfox plan` without --refresh, which promises not to call the services.
+SKIP_CREDENTIALS_CHECK_ENV = "STACKFOX_SKIP_CREDENTIALS_CHECK"
 KNOWN_SETTINGS: dict[str, str] = {
     "incidentfoxUrl": "INCIDENTFOX_URL",
     "incidentfoxToken": "INCIDENTFOX_TOKEN",
@@ -27,6 +29,7 @@ KNOWN_SETTINGS: dict[str, str] = {
     "incidentfoxWritesPerMinute": "INCIDENTFOX_WRITES_PER_MINUTE",
     "stackflowReadsPerMinute": "STACKFLOW_READS_PER_MINUTE",
     "stackflowWritesPerMinute": "STACKFLOW_WRITES_PER_MINUTE",
+    "skipCredentialsCheck": SKIP_CREDENTIALS_CHECK_ENV,
 }
 
 
@@ -82,6 +85,16 @@ def rate_limits(service: Literal["incidentfox", "stackflow"]) -> RateLimits:
         reads_per_minute=_per_minute(f"{service}ReadsPerMinute", defaults.reads_per_minute),
         writes_per_minute=_per_minute(f"{service}WritesPerMinute", defaults.writes_per_minute),
     )
+
+
+def check_credentials() -> bool:
+    """Whether a run checks, once per credential, that the services accept it (``skipCredentialsCheck``)."""
+    value = (setting("skipCredentialsCheck") or "false").strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        raise SettingsError(
+            f"`{NAMESPACE}:skipCredentialsCheck` ({SKIP_CREDENTIALS_CHECK_ENV}) must be true or false; got {value!r}"
+        )
+    return value in ("false", "0")
 
 
 def _per_minute(key: str, default: int) -> int:

@@ -94,6 +94,13 @@ SETTING_SOURCES: tuple[SettingSource, ...] = (
 _SOURCES = {source.field: source for source in SETTING_SOURCES}
 
 
+#: Added to every rejection of the settings: where `refresh`/`destroy` take them from.
+RECORDED_SETTINGS_HINT = (
+    "`pulumi refresh`/`destroy` use the settings recorded at the last `pulumi up`: once the config holds the "
+    "right ones, run `pulumi up`, or pass --run-program to refresh/destroy"
+)
+
+
 def setting_hint(field: str) -> str:
     """``"stackfox:stackflowPassword / STACKFLOW_PASSWORD"`` for ``"password"``: what to name in messages."""
     return _SOURCES[field].hint
@@ -400,7 +407,8 @@ class CognitoUserPasswordAuth(_CachedCredential):
             return self._initiate(self._boto_client(), flow, parameters)
         except botocore.exceptions.ClientError as error:
             code, message = _boto_error_code(error)
-            raise StackFlowAuthError(self._rejection_message(code, message), code=code) from error
+            rejection = f"{self._rejection_message(code, message)}. {RECORDED_SETTINGS_HINT}"
+            raise StackFlowAuthError(rejection, code=code) from error
         except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as error:  # incl. timeouts
             raise StackFlowAuthError(self._unreachable_message(error), code="Unreachable") from error
         except botocore.exceptions.NoCredentialsError as error:
@@ -565,7 +573,8 @@ class ClientCredentialsAuth(_CachedCredential):
             ) from error
         body = _json_object(response)
         if response.status_code >= 400 or not isinstance(body.get("access_token"), str):
-            raise StackFlowAuthError(self._rejection_message(response.status_code, body), code=body.get("error"))
+            rejection = f"{self._rejection_message(response.status_code, body)}. {RECORDED_SETTINGS_HINT}"
+            raise StackFlowAuthError(rejection, code=body.get("error"))
         log.info("obtained a StackFlow access token for client %s", self.client_id)
         return _tokens(body["access_token"], self._clock(), body.get("expires_in"))
 

@@ -9,6 +9,7 @@ from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
+import pulumi
 import pydantic
 from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, ResourceProvider
 from pulumi.runtime.rpc import UNKNOWN
@@ -369,8 +370,10 @@ def _has(node: Any, part: Any) -> bool:
 class StackfoxProvider(ResourceProvider):
     """Base of stackfox's providers: keeps stack config in the process (not on the pickled object).
 
-    The object is pickled into each resource's state with the resource's name (never a credential),
-    so that the operations can name the resource and tell it from others of the same run.
+    The object is pickled into each resource's state with the resource's name and its stack's
+    ``org/project/stack`` (never a credential), so that the operations can name the resource, tell it
+    from others of the same run, and tell this stack's records in a service from another stack's.
+    The stack is taken in the program: inside the provider process ``pulumi.get_stack()`` is "stack".
     """
 
     serialize_as_secret_always = False
@@ -378,11 +381,18 @@ class StackfoxProvider(ResourceProvider):
     def __init__(self, resource_name: str | None = None) -> None:
         super().__init__()
         self.resource_name = resource_name
+        organization = pulumi.get_organization() or "organization"  # what the file backend calls it
+        self.stack_name = f"{organization}/{pulumi.get_project()}/{pulumi.get_stack()}"
 
     @property
     def name(self) -> str | None:
         """The resource's name; None in the state of resources created before stackfox recorded it."""
         return getattr(self, "resource_name", None)
+
+    @property
+    def stack(self) -> str | None:
+        """``org/project/stack`` of the resource's stack; None in state recorded before stackfox kept it."""
+        return getattr(self, "stack_name", None)
 
     def configure(self, req: ConfigureRequest) -> None:
         settings.load_stack_config(req.config)

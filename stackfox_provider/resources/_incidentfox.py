@@ -5,8 +5,11 @@ set in the UI or by another stack survive. ``create`` records what each owned pa
 team's own value, exactly, or what the team inherited there) and ``delete`` gives the effective
 configuration back (``on_delete="restore"``), nulls the paths (``"clear"``) or leaves them
 (``"retain"``). Every operation first checks that the token still reaches the team the resource
-manages. Every resource of a team shares one client per process: one GET serves a whole refresh,
-writes to the team never interleave, and a read-back once they settle catches lost updates.
+manages. Each write also records, under the team's reserved ``stackfox`` key, which stack manages each
+path and what it held before (see ``clients/incidentfox/managers.py``): a path another stack manages
+is refused unless ``take_over_from`` names that stack, and the record outlives an interrupted create.
+Every resource of a team shares one client per process: one GET serves a whole refresh, writes to the
+team never interleave, and a read-back once they settle catches lost updates.
 """
 
 from __future__ import annotations
@@ -26,8 +29,15 @@ from stackfox_provider import settings
 from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox import IncidentFoxClient, incidentfox_client_for
 from stackfox_provider.clients.incidentfox.client import TeamMismatchError
+from stackfox_provider.clients.incidentfox.managers import Manager, manager_of, record_path
 from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted, get_path, leaves, nest
-from stackfox_provider.clients.incidentfox.reset import has_path, is_unset, parents_to_rebuild, plan_reset
+from stackfox_provider.clients.incidentfox.reset import (
+    has_path,
+    is_unset,
+    nulls_to_restore,
+    parents_to_rebuild,
+    plan_reset,
+)
 from stackfox_provider.normalize import integral, same
 from stackfox_provider.resources._claims import claims, label
 from stackfox_provider.resources._common import (
@@ -42,7 +52,7 @@ from stackfox_provider.resources._common import (
 
 OnDelete = Literal["restore", "clear", "retain"]
 #: Outputs stackfox computes; never compared with the program's inputs.
-COMPUTED = ("team_id", "owned_paths", "previous", "inherited_fields")
+COMPUTED = ("team_id", "owned_paths", "previous", "inherited_fields", "managed_elsewhere", "shape_mismatches")
 #: Statuses with which IncidentFox refuses a write it will not apply (validation, locked fields).
 REFUSED = frozenset({400, 403, 422})
 
@@ -65,11 +75,26 @@ class Connection(StrictModel):
         return url.rstrip("/")
 
 
+#: A Pulumi stack, fully qualified: ``org/project/stack``.
+STACK_PATTERN = r"^[^/\s]{1,100}/[^/\s]{1,100}/[^/\s]{1,100}$"
+
+
 class IncidentFoxInputs(StrictModel):
     """Inputs every IncidentFox resource takes."""
 
     connection: Connection | None = None
     on_delete: OnDelete = "restore"
+    take_over_from: Annotated[str, pydantic.StringConstraints(strict=True, pattern=STACK_PATTERN)] | None = (
+        pydantic.Field(
+            default=None,
+            description="the stack (org/project/stack) that manages these paths now, from which this resource "
+            "may take them; without it stackfox refuses paths another stack manages",
+        )
+    )
+
+
+class ManagedElsewhereError(RuntimeError):
+    """A path the resource declares is managed by another stack, which ``take_over_from`` does not name."""
 
 
 class Prior(pydantic.BaseModel):
@@ -81,6 +106,12 @@ class Prior(pydantic.BaseModel):
     inherited: Any = pydantic.Field(default=None, description="otherwise: the effective value the team inherited")
     parent_existed: bool | None = pydantic.Field(
         default=None, description="otherwise: whether the object holding the path was in the effective config"
+    )
+    null_above: list[str] | None = pydantic.Field(
+        default=None, description="otherwise: the object above the path that the team held as null"
+    )
+    entry_existed: bool | None = pydantic.Field(
+        default=None, description="in the service's record only: the resource's entry existed (History)"
     )
 
 
@@ -190,12 +221,13 @@ class OwnedPathsProvider(StackfoxProvider):
         return result
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        self._verify_token(news)
         replaces = [key for key in self.identity_properties if not same(olds.get(key), news.get(key))]
         if _connection_url(olds) != _connection_url(news):
             replaces.append("connection")
         changed = bool(replaces) or any(
             not same(olds.get(key), news.get(key))
-            for key in (*self.value_properties, "on_delete", "connection")
+            for key in (*self.value_properties, "on_delete", "connection", "take_over_from")
             if key in olds or key in news
         )
         return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
@@ -207,12 +239,19 @@ class OwnedPathsProvider(StackfoxProvider):
         with client.exclusive():
             snapshot = client.team_overrides()
             snapshot.ensure_writable()
-            self._never_replace_whole(snapshot.overrides, desired)
+            current = snapshot.overrides
+            self._never_replace_whole(current, desired)
             team_id = client.team_id() or "team"  # known before anything is written
-            history = self._record(client, inputs, snapshot.overrides, list(desired), History())
-            changes = {p: v for p, v in desired.items() if not same(v, get_path(snapshot.overrides, p))}
-            self._write(client, inputs, changes)
-        client.confirm(desired, self._reason(inputs))
+            managers = self._managers(current, desired)
+            self._refuse_managed_elsewhere(inputs, team_id, managers)
+            history = self._take(client, inputs, current, list(desired), History(), managers)
+            records = self._records(current, desired, history)
+            self._never_replace_whole(current, records)
+            changes = {p: v for p, v in desired.items() if not same(v, get_path(current, p))}
+            # One request carries the values and the record of what they replaced: if the result never
+            # reaches the engine (a crash, a lost connection), the next create finds that record.
+            self._write(client, inputs, {**changes, **records})
+        client.confirm({**desired, **records}, self._reason(inputs))
         return CreateResult(self.resource_id(inputs, team_id), self._outputs(inputs, team_id, desired, history))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -230,9 +269,24 @@ class OwnedPathsProvider(StackfoxProvider):
         inputs.update(
             nest({self.input_path(outputs, path): value for path, value in live.items() if value is not None})
         )
-        inherited = [dotted(self.input_path(outputs, path)) for path in owned if is_unset(current, path)]
+        mismatches = {
+            dotted(self.input_path(outputs, path)): problem
+            for path in owned
+            if (problem := _shape_mismatch(current, path)) is not None
+        }
+        inherited = [
+            field
+            for path in owned
+            if is_unset(current, path) and (field := dotted(self.input_path(outputs, path))) not in mismatches
+        ]
+        elsewhere = {
+            dotted(self.input_path(outputs, path)): f"{manager.stack} ({manager.resource})"
+            for path, manager in self._managers(current, owned).items()
+            if not self._mine(manager)
+        }
         computed = {key: outputs.get(key) for key in COMPUTED}
-        return ReadResult(id_, {**inputs, **computed, "inherited_fields": inherited}, inputs)
+        computed.update(inherited_fields=inherited, managed_elsewhere=elsewhere, shape_mismatches=mismatches)
+        return ReadResult(id_, {**inputs, **computed}, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = without_provider(news)
@@ -246,23 +300,26 @@ class OwnedPathsProvider(StackfoxProvider):
             snapshot.ensure_writable()
             current = snapshot.overrides
             self._never_replace_whole(current, desired)
+            managers = self._managers(current, desired)
+            self._refuse_managed_elsewhere(inputs, str(olds.get("team_id")), managers)
             taken = [path for path in desired if path not in owned_before]
-            history = self._record(client, inputs, current, taken, history)
+            history = self._take(client, inputs, current, taken, history, managers)
             # Paths no longer declared go back as on delete; the declared ones take their values.
-            released = self._not_declared_elsewhere(inputs, [path for path in owned_before if path not in desired])
+            dropped = [path for path in owned_before if path not in desired]
+            released = self._still_ours(current, self._not_declared_elsewhere(inputs, dropped))
             on_delete: OnDelete = inputs.get("on_delete", "restore")
             retirement = Retirement() if on_delete == "retain" else self.retirement(released, history, on_delete)
             retirement.values.update({p: v for p, v in desired.items() if not same(v, get_path(current, p))})
-            expected = self._give_back(client, inputs, current, retirement, history)
-        client.confirm({**expected, **desired}, self._reason(inputs))
+            records = {**self._records(current, desired, history), **self._releases(current, released)}
+            self._never_replace_whole(current, records)
+            expected = self._give_back(client, inputs, current, retirement, history, records)
+        client.confirm({**expected, **desired, **records}, self._reason(inputs))
         outputs = self._outputs(inputs, str(olds.get("team_id")), desired, history.only(desired))
         return UpdateResult(outputs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         outputs = without_provider(props)
         on_delete: OnDelete = outputs.get("on_delete", "restore")
-        if on_delete == "retain":
-            return
         client = self._client(outputs)
         history = History.from_state(outputs.get("previous"))
         paths = self._not_declared_elsewhere(outputs, _owned_paths(outputs))
@@ -271,9 +328,98 @@ class OwnedPathsProvider(StackfoxProvider):
             snapshot = client.team_overrides()
             snapshot.ensure_writable()
             current = snapshot.overrides
-            retirement = self.retirement(paths, history, on_delete)
-            expected = self._give_back(client, outputs, current, retirement, history)
+            paths = self._still_ours(current, paths)
+            releases = self._releases(current, paths)
+            if on_delete == "retain":  # the values stay; only this stack's record of them goes
+                self._write(client, outputs, releases)
+                expected = releases
+            else:
+                retirement = self.retirement(paths, history, on_delete)
+                expected = self._give_back(client, outputs, current, retirement, history, releases)
         client.confirm(expected, self._reason(outputs))
+
+    # -- which stack manages what (the team's reserved ``stackfox`` key) --------------------------------
+
+    def _mine(self, manager: Manager) -> bool:
+        return manager.stack == self.stack
+
+    @staticmethod
+    def _managers(current: Mapping[str, Any], paths: Iterable[KeyPath]) -> dict[KeyPath, Manager]:
+        return {path: manager for path in paths if (manager := manager_of(current, path)) is not None}
+
+    def _refuse_managed_elsewhere(
+        self, inputs: Mapping[str, Any], team_id: str, managers: Mapping[KeyPath, Manager]
+    ) -> None:
+        """Stop before any write when another stack manages a declared path (unless it is taken over)."""
+        allowed = inputs.get("take_over_from")
+        others = {path: m for path, m in managers.items() if not self._mine(m) and m.stack != allowed}
+        if not others:
+            return
+        stacks = sorted({manager.stack for manager in others.values()})
+        listed = "; ".join(f"{dotted(path)} by {m.stack} ({m.resource})" for path, m in others.items())
+        raise ManagedElsewhereError(
+            f"{self._label()}: another stack manages what this resource declares in IncidentFox team {team_id!r}: "
+            f"{listed}. stackfox wrote nothing. Declare each path in one stack only; or, to move it to this "
+            f'stack, set take_over_from="{stacks[0]}" on this resource (that stack\'s next `up` then refuses it '
+            "instead of overwriting it, and its drift check names this stack)."
+        )
+
+    def _take(
+        self,
+        client: IncidentFoxClient,
+        inputs: Mapping[str, Any],
+        current: Mapping[str, Any],
+        paths: list[KeyPath],
+        history: History,
+        managers: Mapping[KeyPath, Manager],
+    ) -> History:
+        """``history`` plus what ``paths`` held before this stack.
+
+        Where the team's record says this stack already manages a path (a create whose result never
+        reached the engine, or a resource renamed without ``aliases``), the recorded value is what was
+        there before; the value there now is the stack's own.
+        """
+        recovered = [
+            prior
+            for path, manager in managers.items()
+            if path in paths and self._mine(manager) and (prior := _recorded_prior(manager, path)) is not None
+        ]
+        entry = next((prior.entry_existed for prior in recovered if prior.entry_existed is not None), None)
+        if entry is not None and history.entry_existed is None:
+            history = history.model_copy(update={"entry_existed": entry})
+        history = history.with_priors(prior.model_copy(update={"entry_existed": None}) for prior in recovered)
+        known = {tuple(prior.path) for prior in recovered}
+        return self._record(client, inputs, current, [path for path in paths if path not in known], history)
+
+    def _records(
+        self, current: Mapping[str, Any], desired: Mapping[KeyPath, Any], history: History
+    ) -> dict[KeyPath, Any]:
+        """The records saying this stack manages ``desired``, where the team's config does not hold them yet."""
+        if self.stack is None:
+            return {}
+        records = {}
+        for path in desired:
+            before = history.prior(path).model_copy(update={"entry_existed": history.entry_existed})
+            record = Manager(self.stack, self._label(), before.model_dump_json(exclude_none=True)).record()
+            if not same(record, get_path(current, record_path(path))):
+                records[record_path(path)] = record
+        return records
+
+    def _releases(self, current: Mapping[str, Any], paths: Iterable[KeyPath]) -> dict[KeyPath, Any]:
+        """Nulls that release this stack's records of ``paths`` (IncidentFox cannot delete a key)."""
+        managers = self._managers(current, paths)
+        return {record_path(path): None for path, manager in managers.items() if self._mine(manager)}
+
+    def _still_ours(self, current: Mapping[str, Any], paths: list[KeyPath]) -> list[KeyPath]:
+        """``paths`` less those another stack has taken over since: what they hold now is that stack's."""
+        taken = {path: m for path, m in self._managers(current, paths).items() if not self._mine(m)}
+        for path, manager in taken.items():
+            print(
+                f"warning: {self._label()}: {dotted(path)} is managed by stack {manager.stack} ({manager.resource}) "
+                "now, so it is left as it is",
+                file=sys.stderr,
+            )
+        return [path for path in paths if path not in taken]
 
     # -- giving paths back ---------------------------------------------------------------------------
 
@@ -307,6 +453,21 @@ class OwnedPathsProvider(StackfoxProvider):
                 )
         return kept
 
+    def _verify_token(self, inputs: Mapping[str, Any]) -> None:
+        """Stop a run at once (once per token) if IncidentFox rejects the token the resource uses.
+
+        ``diff`` comes after ``check`` (bad input costs no call) and runs on every ``up`` and preview:
+        without this, a run that writes nothing would pass with a wrong token, and Pulumi would record
+        it with the provider, for a later ``refresh`` or ``destroy`` to fail on.
+        """
+        if is_unknown(inputs.get("connection")) or not settings.check_credentials():
+            return
+        try:
+            client = self._client(without_provider(inputs))
+        except settings.SettingsError:
+            return  # said by the operation that needs the token
+        client.verify_token()
+
     def _label(self) -> str:
         return label(self.kind, self.name)
 
@@ -328,6 +489,7 @@ class OwnedPathsProvider(StackfoxProvider):
                 own=False,
                 inherited=get_path(inherited, path),
                 parent_existed=isinstance(get_path(inherited, path[:-1]), Mapping) if path[:-1] else True,
+                null_above=_null_above(current, path),
             )
             for path in paths
         ]
@@ -344,8 +506,9 @@ class OwnedPathsProvider(StackfoxProvider):
         current: Mapping[str, Any],
         retirement: Retirement,
         history: History,
+        records: Mapping[KeyPath, Any],
     ) -> dict[KeyPath, Any]:
-        """Apply ``retirement``; returns the values the owned paths must hold afterwards.
+        """Apply ``retirement`` and ``records`` (in the last write); returns what the paths must hold afterwards.
 
         A removal is the service's two-write reset of its parent object (null it, write it back
         without the key). Where that cannot be done (a top-level key, ``agents``, an MCP server
@@ -357,6 +520,9 @@ class OwnedPathsProvider(StackfoxProvider):
         nulled: list[KeyPath] = []
         removed: list[KeyPath] = []
         pending = [path for path in retirement.removals if has_path(current, path)]
+        renulled = nulls_to_restore(current, {path: tuple(history.prior(path).null_above or ()) for path in pending})
+        values.update(renulled)
+        pending = [path for path in pending if not any(path[: len(above)] == above for above in renulled)]
         while pending:  # outermost parents first; under a parent the service refuses, try deeper ones
             groups = parents_to_rebuild(pending)
             accepted = self._null_parents(client, inputs, list(groups))
@@ -377,11 +543,11 @@ class OwnedPathsProvider(StackfoxProvider):
             for path, value in plan.rebuild.items()
             if path in plan.nulls or not (has_path(current, path) and _identical(get_path(current, path), value))
         }
-        self._write(client, inputs, writes)
+        self._write(client, inputs, {**writes, **records})
         for note in notes:
             print(f"warning: {self.kind} {self.describe(inputs)}: {note}", file=sys.stderr)
         # Only what the resource owns is checked later: the rest of a rebuilt object is others' to change.
-        return values
+        return {**values, **records}
 
     @staticmethod
     def _empty_parents(
@@ -454,6 +620,8 @@ class OwnedPathsProvider(StackfoxProvider):
             "owned_paths": [list(path) for path in desired],
             "previous": history.to_state(),
             "inherited_fields": [],
+            "managed_elsewhere": {},
+            "shape_mismatches": {},
         }
 
     def _write(self, client: IncidentFoxClient, inputs: Mapping[str, Any], changes: Mapping[KeyPath, Any]) -> None:
@@ -474,6 +642,33 @@ class OwnedPathsProvider(StackfoxProvider):
         url = settings.require("incidentfoxUrl", f"IncidentFox {self.kind}")
         token = settings.require("incidentfoxToken", f"IncidentFox {self.kind}")
         return incidentfox_client_for(url, token, limits)
+
+
+def _recorded_prior(manager: Manager, path: KeyPath) -> Prior | None:
+    """What the team's record says ``path`` held before its stack; None when it says nothing usable."""
+    try:
+        prior = Prior.model_validate_json(manager.before or "")
+    except pydantic.ValidationError:
+        return None  # edited by hand: what the path holds now is recorded instead
+    return prior if tuple(prior.path) == path else None
+
+
+def _null_above(current: Mapping[str, Any], path: KeyPath) -> list[str] | None:
+    """The object above ``path`` that the team holds as null, if any (nothing is inherited below it)."""
+    for depth in range(1, len(path)):
+        if has_path(current, path[:depth]) and get_path(current, path[:depth]) is None:
+            return list(path[:depth])
+    return None
+
+
+def _shape_mismatch(current: Mapping[str, Any], path: KeyPath) -> str | None:
+    """Why ``path`` cannot be read at all: an object above it holds another kind of value (made by hand)."""
+    for depth in range(1, len(path)):
+        above = get_path(current, path[:depth])
+        if above is not None and not isinstance(above, Mapping):
+            kind = {list: "a list", str: "a string", bool: "a boolean"}.get(type(above), "a number")
+            return f"{dotted(path[:depth])} holds {kind} now, not an object; `pulumi up` refuses to replace it"
+    return None
 
 
 def _identical(left: Any, right: Any) -> bool:

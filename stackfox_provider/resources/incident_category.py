@@ -13,7 +13,12 @@ import pydantic
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
 
 from stackfox_provider import settings
-from stackfox_provider.clients.cognito import StackFlowAuthSettings, credential_from_settings
+from stackfox_provider.clients.cognito import (
+    StackFlowAuthError,
+    StackFlowAuthSettings,
+    StackFlowSettingsError,
+    credential_from_settings,
+)
 from stackfox_provider.clients.http import AmbiguousWriteError
 from stackfox_provider.clients.stackflow import (
     Category,
@@ -35,6 +40,7 @@ from stackfox_provider.resources._common import (
     validate,
     without_provider,
 )
+from stackfox_provider.settings import SettingsError
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
 #: Fields written to StackFlow; everything else is stackfox's own setting.
@@ -136,6 +142,25 @@ def desired_fields(inputs: Mapping[str, Any]) -> dict[str, Any]:
 class IncidentCategoryProvider(StackfoxProvider):
     """Creates, adopts, reads (in bulk), patches under ``If-Match`` and retires StackFlow categories."""
 
+    def _verify_credentials(self, inputs: Mapping[str, Any]) -> None:
+        """Stop a run at once (once per credential) if Cognito or StackFlow rejects what the category uses.
+
+        ``diff`` comes after ``check`` (bad input costs no call) and runs on every ``up`` and preview:
+        without this, a run that writes nothing would pass with wrong credentials, and Pulumi would
+        record them with the provider, for a later ``refresh`` or ``destroy`` to fail on.
+        """
+        if is_unknown(inputs.get("connection")) or not settings.check_credentials():
+            return
+        try:
+            client = self._client(inputs)
+        except (SettingsError, StackFlowSettingsError):
+            return  # said by the operation that needs the credentials
+        try:
+            client.verify_credentials()
+        except StackFlowAuthError as error:
+            if error.code != "Unreachable":
+                raise
+
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         result = validate(IncidentCategoryInputs, news)
         name = result.inputs.get("name")
@@ -152,6 +177,7 @@ class IncidentCategoryProvider(StackfoxProvider):
         return result
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        self._verify_credentials(news)
         replaces = ["name"] if not same(olds.get("name"), news.get("name")) else []
         if _url(olds) != _url(news):
             replaces.append("connection")

@@ -152,6 +152,7 @@ class McpServer(Resource, module="incidentfox", name="McpServer"):
         enabled: pulumi.Input[bool] | None = None,
         connection: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         on_delete: pulumi.Input[str] | None = None,
+        take_over_from: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -167,6 +168,7 @@ class McpServer(Resource, module="incidentfox", name="McpServer"):
             "enabled": enabled,
             "connection": pulumi.Output.secret(connection) if connection is not None else None,
             "on_delete": on_delete,
+            "take_over_from": take_over_from,
             "team_id": None,
             "owned_paths": None,
             "previous": None,

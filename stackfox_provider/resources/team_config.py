@@ -9,6 +9,7 @@ import pulumi
 import pydantic
 from pulumi.dynamic import Resource
 
+from stackfox_provider.clients.incidentfox.managers import RESERVED_KEY
 from stackfox_provider.clients.incidentfox.paths import KeyPath
 from stackfox_provider.resources._common import (
     Bool,
@@ -125,6 +126,9 @@ class TeamConfigInputs(IncidentFoxInputs):
     @classmethod
     def _custom_keys(cls, custom: dict[str, Any] | None) -> dict[str, Any] | None:
         for key in custom or {}:
+            if key == RESERVED_KEY:
+                raise Invalid("is reserved: stackfox records there which stack manages which paths of the team",
+                              "choose another key", path=(key,))  # fmt: skip
             if key in OWN_RESOURCE_KEYS:
                 raise Invalid("cannot be set through TeamConfig", f"use {OWN_RESOURCE_KEYS[key]}", path=(key,))
             if key in TYPED_SECTIONS:
@@ -230,6 +234,7 @@ class TeamConfig(Resource, module="incidentfox", name="TeamConfig"):
         custom: pulumi.Input[Mapping[str, Any]] | None = None,
         connection: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         on_delete: pulumi.Input[str] | None = None,
+        take_over_from: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -244,6 +249,7 @@ class TeamConfig(Resource, module="incidentfox", name="TeamConfig"):
             "custom": custom,
             "connection": pulumi.Output.secret(connection) if connection is not None else None,
             "on_delete": on_delete,
+            "take_over_from": take_over_from,
             "team_id": None,
             "owned_paths": None,
             "previous": None,

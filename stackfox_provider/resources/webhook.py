@@ -78,6 +78,7 @@ class Webhook(Resource, module="incidentfox", name="Webhook"):
         allow_loopback_http: pulumi.Input[bool] | None = None,
         connection: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         on_delete: pulumi.Input[str] | None = None,
+        take_over_from: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -86,6 +87,7 @@ class Webhook(Resource, module="incidentfox", name="Webhook"):
             "allow_loopback_http": allow_loopback_http,
             "connection": pulumi.Output.secret(connection) if connection is not None else None,
             "on_delete": on_delete,
+            "take_over_from": take_over_from,
             "team_id": None,
             "owned_paths": None,
             "previous": None,

@@ -100,10 +100,21 @@ def field_drift(step: Step, refresh: Refresh | None) -> list[FieldDrift]:
             code=to_json(difference.new),
             service=to_json(difference.old),
             secret=difference.secret,
+            managed_by=_about(difference.path, live.get("managed_elsewhere")),
+            note=_about(difference.path, live.get("shape_mismatches")),
         )
         for difference in changed_fields(live, code, field_leaves(code, IGNORED))
         if not difference.unknown
     ]
+
+
+def _about(path: KeyPath, by_field: Any) -> str | None:
+    """What the provider's read said about this field, or about a field it is part of or that is part of it."""
+    field = dotted(path)
+    for other, text in (by_field or {}).items() if isinstance(by_field, dict) else ():
+        if other == field or other.startswith(f"{field}.") or field.startswith(f"{other}."):
+            return str(text)
+    return None
 
 
 def _kind(difference: Difference, last_applied: dict[str, Any] | None, service: str, live: dict[str, Any]) -> DriftKind:

@@ -10,7 +10,8 @@ per line while it works, which gives both live progress and, per resource:
 
 ``--run-program`` makes the refresh use the stack's *current* configuration (credentials included),
 not the provider configuration recorded at the last ``pulumi up``. A preview never writes state, and
-stackfox's providers only read during refresh and never call the services from ``check``/``diff``.
+stackfox's providers only read during refresh; they never call the services from ``check``, and from
+``diff`` only to check once that the credentials are accepted, which a preview without refresh skips.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from stackfox_provider.engine import LocalEngine, interrupts_cancel
 from stackfox_provider.review.model import ReviewError, Service
 from stackfox_provider.review.values import decode
+from stackfox_provider.settings import SKIP_CREDENTIALS_CHECK_ENV
 
 STREAMING_PREVIEW_ENV = "PULUMI_ENABLE_STREAMING_JSON_PREVIEW"
 #: The steps a review reports; ``create-replacement``/``delete-replaced`` are folded into ``replace``.
@@ -294,6 +296,8 @@ def run_preview(
     """Run the preview in ``project_dir`` and collect its events as they stream in."""
     collector = EventCollector(on_refresh, on_step)
     env = {**engine.process_env(), STREAMING_PREVIEW_ENV: "true"}
+    if not refresh:  # compare with state only: not even the once-per-run check of the credentials
+        env[SKIP_CREDENTIALS_CHECK_ENV] = "true"
     engine.pulumi_home.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with (

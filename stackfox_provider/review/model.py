@@ -65,6 +65,12 @@ class FieldDrift(ReportModel):
     code: JsonValue = Field(description="what the code says")
     service: JsonValue = Field(description="what the service holds now (null: not set)")
     secret: bool = Field(default=False, description="the value is a secret: both sides are masked")
+    managed_by: str | None = Field(
+        default=None,
+        description="IncidentFox: the stack (org/project/stack, and its resource) that manages this field now, "
+        "by the team's stackfox record; the change is that stack's, not a hand edit",
+    )
+    note: str | None = Field(default=None, description="more about this field, e.g. a value of an unexpected shape")
 
 
 class ResourceDrift(ResourceInfo):

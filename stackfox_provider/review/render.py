@@ -15,6 +15,7 @@ from pydantic import JsonValue
 from stackfox_provider.review.model import (
     DriftReport,
     FieldChange,
+    FieldDrift,
     PlanReport,
     ResourceChange,
     ResourceDrift,
@@ -178,8 +179,14 @@ def _drift_rows(resource: ResourceDrift, *, markdown: bool) -> list[tuple[str, .
             live = "null"  # a key gone from the team reads as reset_to_inherited: this one holds a null
         code = show(item.code, item.secret)
         path = _code(item.path, markdown)
-        rows.append((*head, path, DRIFT_LABELS[item.kind], _code(code, markdown), _code(live, markdown)))
+        rows.append((*head, path, _drift_label(item), _code(code, markdown), _code(live, markdown)))
     return rows
+
+
+def _drift_label(item: FieldDrift) -> str:
+    if item.kind == "changed" and item.managed_by:
+        return f"changed by stack {item.managed_by}"
+    return f"{DRIFT_LABELS[item.kind]} ({item.note})" if item.note else DRIFT_LABELS[item.kind]
 
 
 def _plan_rows(resource: ResourceChange) -> list[tuple[str, ...]]:

@@ -27,7 +27,11 @@ MASK: Final = "[secret]"
 UNKNOWN_TEXT: Final = "[unknown]"
 #: Inputs that are Pulumi's or stackfox's own bookkeeping, never a setting of the service.
 COMPUTED: Final = frozenset(
-    {"__provider", "team_id", "owned_paths", "previous", "inherited_fields", "id", "created_at", "updated_at"}
+    {
+        *("__provider", "team_id", "owned_paths", "previous", "inherited_fields"),
+        *("managed_elsewhere", "shape_mismatches"),
+        *("id", "created_at", "updated_at"),
+    }
 )
 
 __all__ = [

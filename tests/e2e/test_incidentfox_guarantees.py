@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from stackfox_provider.clients.incidentfox import unwrap
+from stackfox_provider.clients.incidentfox.managers import RESERVED_KEY
 from stackfox_provider.clients.incidentfox.paths import dotted, leaves
 from stackfox_provider.engine import LocalEngine
 from stackfox_sandbox.testing import SandboxHandle
@@ -52,12 +53,26 @@ def output_of(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def differing_paths(before: dict[str, Any], after: dict[str, Any]) -> set[tuple[str, ...]]:
-    """Leaves whose JSON differs, types included; a null differs from no key at all."""
-    old, new = leaves(before), leaves(after)
+    """Leaves whose JSON differs, types included; a null differs from no key at all.
+
+    The reserved ``stackfox`` key is not compared: it stays once used (no key can be deleted), and
+    ``released`` checks that each of its records was released.
+    """
+    old, new = leaves(without_records(before)), leaves(without_records(after))
     missing = "<no key>"
     return {
         path for path in old.keys() | new.keys() if as_json(old.get(path, missing)) != as_json(new.get(path, missing))
     }
+
+
+def without_records(config: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in config.items() if key != RESERVED_KEY}
+
+
+def released(config: dict[str, Any]) -> bool:
+    """Whether every record of the reserved key is released (null)."""
+    records = (config.get(RESERVED_KEY) or {}).get("managers") or {}
+    return bool(records) and all(record is None for record in records.values())
 
 
 def named_in(path: tuple[str, ...], told: str) -> bool:
@@ -139,6 +154,7 @@ def test_destroy_gives_back_the_effective_config_with_json_types_and_retires_mcp
     differing = differing_paths(effective_before, effective_after)
     assert {path for path in differing if not named_in(path, told)} == set(), told
     assert {path for path in differing if path[0] != "mcp_servers"} == {("escalation",)}
+    assert released(raw_after), raw_after.get(RESERVED_KEY)
     assert "mcp_servers.github stays, disabled" in told
     assert "cannot remove escalation" in told and "empty object" in told
     assert "except type, which it did not have before" in told  # pagerduty's entry
@@ -162,6 +178,7 @@ def test_restore_on_the_root_project_leaves_the_effective_config_as_it_was(
     cli("up", "--yes")
     destroyed = cli("destroy", "--yes")
 
+    assert released(raw_overrides(sandbox))
     differing = differing_paths(effective_before, effective_config(sandbox))
     # Only the retired GitHub server remains (`mcp_servers` was an empty object before: a leaf of its own).
     assert differing and all(path[:2] in {("mcp_servers",), ("mcp_servers", "github")} for path in differing)

@@ -51,3 +51,14 @@ def test_a_bad_budget_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, value: s
 
     with pytest.raises(settings.SettingsError, match=r"stackfox:incidentfoxReadsPerMinute.*whole number"):
         settings.rate_limits("incidentfox")
+
+
+def test_the_credentials_check_is_on_unless_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert settings.check_credentials()
+    monkeypatch.setenv("STACKFOX_SKIP_CREDENTIALS_CHECK", "true")
+    assert not settings.check_credentials()
+    settings.load_stack_config(Config({"stackfox:skipCredentialsCheck": "false"}))
+    assert settings.check_credentials(), "stack config wins"
+    settings.load_stack_config(Config({"stackfox:skipCredentialsCheck": "sometimes"}))
+    with pytest.raises(settings.SettingsError, match="must be true or false"):
+        settings.check_credentials()

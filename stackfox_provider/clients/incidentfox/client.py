@@ -44,7 +44,8 @@ REAPPLY_ATTEMPTS = 3
 #: Added to a 401's message: where the token comes from.
 UNAUTHORIZED_HINT = (
     "check the team token: stackfox:incidentfoxToken (pulumi config set --secret), INCIDENTFOX_TOKEN, or the "
-    "resource's connection.token; `pulumi refresh`/`destroy` use the token recorded at the last `pulumi up`"
+    "resource's connection.token. `pulumi refresh`/`destroy` use the token recorded at the last `pulumi up`: "
+    "once the config holds the right one, run `pulumi up`, or pass --run-program to refresh/destroy"
 )
 
 
@@ -166,6 +167,7 @@ class IncidentFoxClient:
         self._snapshot: TeamSnapshot | None = None
         self._effective: tuple[dict[str, Any], float] | None = None
         self._identity: Identity | None = None
+        self._token_verified = False
         self._last_version: int | None = None
         # Writers that are inside (or waiting for) ``exclusive()``, and when the last write ended.
         self._quiet = threading.Condition()
@@ -185,6 +187,19 @@ class IncidentFoxClient:
                 can_write=bool(body.get("can_write", True)),
             )
         return self._identity
+
+    def verify_token(self) -> None:
+        """Fail now, once per client, if the service rejects the token (401/403); other failures are left
+        to the operations that need the service (a no-op preview still works offline)."""
+        if self._token_verified:
+            return
+        self._token_verified = True
+        try:
+            self.identity()
+        except ApiError as error:
+            if error.status in (401, 403):
+                raise
+            log.info("could not verify the IncidentFox token now: %s", error)
 
     def team_overrides(
         self, max_age: float = SNAPSHOT_MAX_AGE_SECONDS, fresh_after: float | None = None
@@ -224,6 +239,7 @@ class IncidentFoxClient:
     def _read_overrides(self) -> TeamSnapshot:
         started = time.monotonic()
         response = self._api.request("GET", "/config/me/raw", accept=frozenset({404, 405}))
+        self._token_verified = True  # the service took the token
         if response.status_code < 400:
             raw = unwrap(response.json())
             lineage = raw.get("lineage") if isinstance(raw, dict) else None

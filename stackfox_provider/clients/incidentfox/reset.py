@@ -124,3 +124,26 @@ def _put(document: dict[str, Any], path: KeyPath, value: Any) -> None:
             child = node[key] = {}
         node = child
     node[path[-1]] = copy.deepcopy(value)
+
+
+def nulls_to_restore(current: Mapping[str, Any], removals: Mapping[KeyPath, KeyPath]) -> dict[KeyPath, None]:
+    """Objects to null again: ``removals`` maps each path to take out to the object above it that the
+    team held as null before the path was set. Where that object now holds nothing but such paths, a
+    null there gives back exactly what was (a reset would leave an empty object, which masks nothing)."""
+    under: dict[KeyPath, list[KeyPath]] = {}
+    for path, above in removals.items():
+        if above and nullable_parent((*above, "-")) is not None:  # ``above`` may be nulled
+            under.setdefault(above, []).append(path)
+    nulls: dict[KeyPath, None] = {}
+    for above, paths in under.items():
+        held = copy.deepcopy(get_path(current, above))
+        for path in paths:
+            if isinstance(held, dict):
+                _remove(held, path[len(above) :])
+        if isinstance(held, dict) and not any(not _empty(leaf) for leaf in leaves(held).values()):
+            nulls[above] = None
+    return nulls
+
+
+def _empty(value: Any) -> bool:
+    return isinstance(value, Mapping) and not value

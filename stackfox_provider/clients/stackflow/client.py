@@ -84,6 +84,7 @@ class StackFlowClient:
         self._snapshot_lock = threading.Lock()
         self._writes = 0  # bumped after every write; a listing that overlapped one is not kept
         self._writes_lock = threading.Lock()
+        self._verified = False
 
     @property
     def base_url(self) -> str:
@@ -91,6 +92,18 @@ class StackFlowClient:
 
     def close(self) -> None:
         self.api.close()
+
+    def verify_credentials(self) -> None:
+        """Fail now, once per client, if the API rejects the credential (401/403); other failures are left to
+        the operations that need the API. A failure to obtain a token raises the credential's own error."""
+        if self._verified:
+            return
+        self._verified = True
+        try:
+            self._send("GET", "/categories", params={"page": 1, "limit": 1})
+        except ApiError as error:
+            if error.status in (401, 403):
+                raise
 
     # --- categories: reads ---
 
@@ -207,6 +220,7 @@ class StackFlowClient:
         page = 1
         while True:
             body = self._send("GET", path, params={**params, "page": page, "limit": PAGE_LIMIT}).json()
+            self._verified = True  # the API took the credential
             items = body.get("data", []) if isinstance(body, dict) else body
             yield from (model.model_validate(item) for item in items)
             if not items or not _has_more(body, page, len(items)):

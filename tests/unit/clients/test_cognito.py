@@ -21,6 +21,7 @@ from moto import mock_aws
 
 from stackfox_provider.clients import cognito
 from stackfox_provider.clients.cognito import (
+    RECORDED_SETTINGS_HINT,
     SETTING_SOURCES,
     ClientCredentialsAuth,
     CognitoAdminUserPasswordAuth,
@@ -312,7 +313,7 @@ def test_a_wrong_password_names_the_user_and_the_setting_to_fix(pool: Pool, kind
 
     assert str(caught.value) == (
         f"Cognito rejected the StackFlow user {pool.user}: Incorrect username or password. "
-        "Check stackfox:stackflowPassword / STACKFLOW_PASSWORD"
+        f"Check stackfox:stackflowPassword / STACKFLOW_PASSWORD. {RECORDED_SETTINGS_HINT}"
     )
     assert "Wrong-pass-9!" not in str(caught.value)
 

@@ -38,9 +38,15 @@ class FakeTeam:
     refuse_null: set[str] = field(default_factory=set)
     version: int = 1
     calls: list[tuple[str, str]] = field(default_factory=list)
+    patches: list[dict[str, Any]] = field(default_factory=list)
+    client: IncidentFoxClient | None = None
+    #: Answer every call with this status instead (401: a rejected token, 503: the service is down).
+    failing: int | None = None
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.calls.append((request.method, request.url.path))
+        if self.failing is not None:
+            return httpx.Response(self.failing, json={"detail": "Invalid token" if self.failing == 401 else "down"})
         route = (request.method, request.url.path.removeprefix("/api/v1"))
         if route == ("GET", "/auth/me"):
             return self._ok({"org_id": "org1", "team_node_id": self.team_id, "role": "team", "can_write": True})
@@ -66,8 +72,14 @@ class FakeTeam:
             return httpx.Response(
                 400, json={"detail": {"error": "dependency_validation_failed", "message": refused[0]}}
             )
+        self.patches.append(copy.deepcopy(patch))
         merge(self.overrides, patch)
         return self._written()
+
+    def client_forget(self) -> None:
+        """Make the next read go to the team (a later run would not share this one's snapshot)."""
+        assert self.client is not None
+        self.client.forget_snapshot()
 
     def writes(self) -> list[tuple[str, str]]:
         return [call for call in self.calls if call[0] != "GET"]
@@ -93,6 +105,7 @@ class FakeTeam:
         )
         incidentfox_client._clients[(url, client._api.credential.fingerprint)] = client
         incidentfox_client._write_modes.pop(url, None)
+        self.client = client
         return client
 
 

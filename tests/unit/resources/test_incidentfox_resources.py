@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
+from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox import ConcurrentWriteError
 from stackfox_provider.clients.incidentfox.client import TeamLockedError, TeamMismatchError
+from stackfox_provider.clients.incidentfox.managers import RESERVED_KEY
 from stackfox_provider.normalize import same
 from stackfox_provider.resources._incidentfox import History
 from stackfox_provider.resources.mcp_server import McpServerProvider
@@ -56,11 +59,17 @@ def test_team_config_owns_only_what_it_declares_and_restores_the_effective_confi
     created = provider.create(inputs)
 
     assert created.id == "team1/config"
+    records = team.overrides.pop(RESERVED_KEY)["managers"]
     assert team.overrides == {
         "feature_flags": {"ui_flag": True, "beta": True, "new": True},
         "team_name": "payments",
         "entrance_agent": "triage",
     }
+    # Written in the same request as the values: which stack manages each path, and what it held before.
+    assert sorted(records) == ["/entrance_agent", "/feature_flags/beta", "/feature_flags/new"]
+    assert {record["stack"] for record in records.values()} == {provider.stack}
+    assert json.loads(records["/feature_flags/beta"]["before"])["value"] is False
+    team.overrides[RESERVED_KEY] = {"managers": records}
     assert created.outs is not None
     history = History.from_state(created.outs["previous"])
     assert history.prior(("feature_flags", "beta")).value is False
@@ -69,7 +78,9 @@ def test_team_config_owns_only_what_it_declares_and_restores_the_effective_confi
     provider.delete(created.id, created.outs)
 
     # feature_flags.new went back to inherited by the two-write reset; entrance_agent, a top-level
-    # key no write can take out, holds the inherited value again, with a warning.
+    # key no write can take out, holds the inherited value again, with a warning. The records are
+    # released (null: IncidentFox cannot delete a key).
+    assert team.overrides.pop(RESERVED_KEY) == {"managers": dict.fromkeys(records)}
     assert team.overrides == {
         "feature_flags": {"ui_flag": True, "beta": False},
         "team_name": "payments",
@@ -117,12 +128,12 @@ def test_a_reset_the_service_refuses_pins_the_inherited_value(
     assert "cannot remove agents.planner.max_turns" in warnings and "temperature" not in warnings
 
 
-def test_create_adopts_values_that_are_already_right_without_writing(team: FakeTeam) -> None:
+def test_create_adopts_values_that_are_already_right_writing_only_its_record(team: FakeTeam) -> None:
     provider = TeamConfigProvider()
 
     provider.create(checked(provider, {"feature_flags": {"ui_flag": True}}))
 
-    assert team.writes() == []
+    assert team.patches == [{RESERVED_KEY: {"managers": {"/feature_flags/ui_flag": ANY}}}]
 
 
 def test_refresh_shows_drift_field_by_field_and_update_writes_only_the_change(team: FakeTeam) -> None:
@@ -473,6 +484,19 @@ def test_a_value_of_another_shape_above_an_owned_path_is_never_replaced(team: Fa
     assert team.writes() == [] and team.overrides["mcp_servers"] == ["github", "pagerduty"]
 
 
+def test_a_refresh_explains_a_value_of_another_shape_rather_than_calling_it_inherited(team: FakeTeam) -> None:
+    provider = McpServerProvider()
+    created = provider.create(checked(provider, {"server_id": "gh", "command": "npx"}))
+    assert created.outs is not None
+    team.overrides["mcp_servers"] = ["github", "pagerduty"]  # replaced by hand with the documented list
+    team.client_forget()
+
+    read = provider.read(created.id, created.outs)
+
+    assert read.outs["inherited_fields"] == []
+    assert read.outs["shape_mismatches"]["command"].startswith("mcp_servers holds a list now, not an object")
+
+
 def test_an_mcp_server_inside_the_cluster_may_use_plain_http() -> None:
     props = {"server_id": "docs", "type": "http", "url": "http://docs-mcp.tools.svc:8080/mcp"}
 
@@ -486,3 +510,33 @@ def test_a_refusal_never_shows_a_webhook_url(team: FakeTeam) -> None:
     with pytest.raises(RuntimeError, match=r"webhooks is not an object but \(secret\)") as refused:
         provider.create(checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
     assert "s3cret" not in str(refused.value)
+
+
+def test_a_run_whose_token_incidentfox_rejects_stops_at_diff_naming_the_setting(team: FakeTeam) -> None:
+    provider = WebhookProvider()
+    created = provider.create(checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
+    assert created.outs is not None
+    team.failing = 401
+    team.install()  # a later run: a new provider process, whose client has not used the token yet
+
+    with pytest.raises(ApiError) as rejected:
+        provider.diff(created.id, created.outs, checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
+
+    assert rejected.value.status == 401
+    assert "stackfox:incidentfoxToken" in str(rejected.value) and "--run-program" in str(rejected.value)
+    assert team.writes() == [("PATCH", "/api/v1/config/me")], "only the create wrote"
+
+
+def test_a_service_that_cannot_be_reached_does_not_stop_a_diff(team: FakeTeam) -> None:
+    provider = WebhookProvider()
+    created = provider.create(checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
+    assert created.outs is not None
+    team.failing = 503
+    team.install()
+
+    result = provider.diff(created.id, created.outs, checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
+
+    assert result.changes is False
+    calls = len(team.calls)
+    provider.diff(created.id, created.outs, checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
+    assert len(team.calls) == calls, "the token is checked once per client"

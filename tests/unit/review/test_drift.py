@@ -6,6 +6,7 @@ from typing import Any
 
 from stackfox_provider.review.drift import UNATTRIBUTED, drift_report
 from stackfox_provider.review.model import DriftReport
+from stackfox_provider.review.render import render_drift
 from tests.unit.review.events import (
     CATEGORY,
     TEAM,
@@ -146,3 +147,29 @@ def test_a_failed_refresh_is_an_error_not_a_verdict() -> None:
     assert [(e.resource, e.message) for e in report.errors] == [
         ("Webhook 'w'", "IncidentFox GET /config/me/raw failed: cannot connect")
     ]
+
+
+def test_a_field_another_stack_took_over_names_that_stack_and_a_shape_made_by_hand_is_explained() -> None:
+    applied = state({"url": "https://ours.example.com/a"})
+    theirs = state(
+        {"url": "https://theirs.example.com/a"},
+        {"url": "https://theirs.example.com/a", "managed_elsewhere": {"url": "acme/payments/prod (Webhook 'a')"}},
+    )
+    agents = state({"agents": {"planner": {"max_turns": 12}}})
+    reshaped = state({}, {"shape_mismatches": {"agents.planner.max_turns": "agents holds a list now, not an object"}})
+    report = report_of(
+        refresh(WEBHOOK, "hook", applied, theirs),
+        step("update", WEBHOOK, "hook", old=theirs, new=applied),
+        refresh(TEAM, "team", agents, reshaped),
+        step("update", TEAM, "team", old=reshaped, new=agents),
+    )
+
+    fields = {(r.name, f.path): f for r in report.resources for f in r.fields}
+    hook = fields[("hook", "url")]
+    assert (hook.kind, hook.managed_by, hook.note) == ("changed", "acme/payments/prod (Webhook 'a')", None)
+    turns = fields[("team", "agents.planner.max_turns")]
+    assert (turns.kind, turns.managed_by) == ("changed", None)
+    assert turns.note == "agents holds a list now, not an object"
+    text = render_drift(report, "text")
+    assert "changed by stack acme/payments/prod (Webhook 'a')" in text
+    assert "changed by hand (agents holds a list now, not an object)" in text
