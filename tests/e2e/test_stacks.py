@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,25 +19,30 @@ from stackfox_sandbox.testing import SandboxHandle
 from tests.e2e.support import PulumiCli, effective_config, raw_overrides, write_by_hand, write_project, writes
 from tests.e2e.test_drift import ReviewedStack
 
+#: Every path is named with a marker of its own: the sandbox's team is shared with other tests' stacks.
 SETTINGS = """\
+    import pulumi
     from stackfox_provider.incidentfox import TeamConfig, Webhook
 
+    m = pulumi.Config().require("marker")
     TeamConfig(
         "settings",
-        feature_flags={"killed_beta": True, "killed_new": True},
-        agents={"planner": {"max_turns": 12}},
-        custom={"killed_region": "us", "killed_limits": {"rps": 40}},
+        feature_flags={f"{m}_beta": True, f"{m}_new": True},
+        custom={f"{m}_region": "us", f"{m}_limits": {"rps": 40}, f"{m}_retries": 12},
     )
-    Webhook("done", event="killed_done", url="https://new.example.com/done")
+    Webhook("done", event=f"{m}_done", url="https://new.example.com/done")
 """
-#: What the team held before any stack: its own values (an int, a null, an object) and inherited ones.
-EARLIER = {
-    "feature_flags": {"killed_beta": False},
-    "agents": {"planner": {"max_turns": 5}},
-    "webhooks": {"killed_done": "https://old.example.com/done"},
-    "killed_region": "eu",
-    "killed_limits": None,
-}
+
+
+def earlier(m: str) -> dict[str, Any]:
+    """What the team held before any stack: its own values (an int, a null, an object) and inherited ones."""
+    return {
+        "feature_flags": {f"{m}_beta": False},
+        "webhooks": {f"{m}_done": "https://old.example.com/done"},
+        f"{m}_region": "eu",
+        f"{m}_limits": None,
+        f"{m}_retries": 5,
+    }
 
 
 def records_of(config: dict[str, Any], marker: str) -> list[str]:
@@ -55,11 +61,12 @@ def test_a_create_cut_off_after_its_write_landed_still_restores_every_earlier_va
     engine: LocalEngine, tmp_path: Path, sandbox_oss: SandboxHandle, interruption: str
 ) -> None:
     sandbox = sandbox_oss
-    write_by_hand(sandbox, EARLIER)
+    marker = f"killed_{uuid.uuid4().hex[:6]}"
+    write_by_hand(sandbox, earlier(marker))
     raw_before, effective_before = raw_overrides(sandbox), effective_config(sandbox)
-    project_dir = write_project(tmp_path / "killed", "killed", SETTINGS)
-    cli = PulumiCli(engine, project_dir, "killed", "e2e")
-    cli.init({"stackfox:incidentfoxUrl": sandbox.info.incidentfox_base_url},
+    project_dir = write_project(tmp_path / "killed", marker, SETTINGS)
+    cli = PulumiCli(engine, project_dir, marker, "e2e")
+    cli.init({"stackfox:incidentfoxUrl": sandbox.info.incidentfox_base_url, "marker": marker},
              {"stackfox:incidentfoxToken": sandbox.info.incidentfox_team_token})  # fmt: skip
     # Each write is applied, then its response is held and lost: the create settles it by reading back.
     sandbox.set_faults({"kind": "drop", "service": "incidentfox", "methods": ["write"], "seconds": 5})
@@ -69,7 +76,7 @@ def test_a_create_cut_off_after_its_write_landed_still_restores_every_earlier_va
         process_group=0,
     )  # fmt: skip
     deadline = time.monotonic() + 120
-    while not records_of(raw_overrides(sandbox), "killed_"):  # the first create's write has landed
+    while not records_of(raw_overrides(sandbox), marker):  # the first create's write has landed
         assert up.poll() is None and time.monotonic() < deadline, "the write never landed"
         time.sleep(0.2)
     if interruption == "kill -9":  # the engine, the language host and the provider, at once
@@ -87,13 +94,13 @@ def test_a_create_cut_off_after_its_write_landed_still_restores_every_earlier_va
     cli("cancel", "--yes", check=False)
     cli("refresh", "--yes", "--clear-pending-creates")
     cli("up", "--yes", "--refresh")
-    assert raw_overrides(sandbox)["feature_flags"]["killed_beta"] is True
+    assert raw_overrides(sandbox)["feature_flags"][f"{marker}_beta"] is True
     cli("destroy", "--yes")
 
     # Everything the team had before the stack is back, exactly: values, JSON types, nulls and inheritance.
     assert without_reserved(raw_overrides(sandbox)) == without_reserved(raw_before)
     assert without_reserved(effective_config(sandbox)) == without_reserved(effective_before)
-    assert records_of(raw_overrides(sandbox), "killed_") == [], "every record is released"
+    assert records_of(raw_overrides(sandbox), marker) == [], "every record is released"
 
 
 HOOK = """\
@@ -101,13 +108,14 @@ HOOK = """\
     from stackfox_provider.incidentfox import Webhook
 
     config = pulumi.Config()
-    Webhook("alerts", event="shared_alerts", url=config.require("url"), take_over_from=config.get("takeOver"))
+    Webhook("alerts", event=config.require("event"), url=config.require("url"), take_over_from=config.get("takeOver"))
 """
 
 
-def stack_of(engine: LocalEngine, tmp_path: Path, sandbox: SandboxHandle, project: str, url: str) -> ReviewedStack:
+def stack_of(engine: LocalEngine, tmp_path: Path, sandbox: SandboxHandle, project: str, event: str) -> ReviewedStack:
     cli = PulumiCli(engine, write_project(tmp_path / project, project, HOOK), project, "prod")
-    cli.init({"stackfox:incidentfoxUrl": sandbox.info.incidentfox_base_url, "url": url},
+    url = f"https://{project}.example.com/a"
+    cli.init({"stackfox:incidentfoxUrl": sandbox.info.incidentfox_base_url, "url": url, "event": event},
              {"stackfox:incidentfoxToken": sandbox.info.incidentfox_team_token})  # fmt: skip
     return ReviewedStack(cli)
 
@@ -115,36 +123,38 @@ def stack_of(engine: LocalEngine, tmp_path: Path, sandbox: SandboxHandle, projec
 def test_two_stacks_on_one_key_the_second_refuses_and_drift_names_the_other(
     engine: LocalEngine, tmp_path: Path, sandbox: SandboxHandle
 ) -> None:
-    write_by_hand(sandbox, {"webhooks": {"shared_alerts": "https://before.example.com/a"}})
-    first = stack_of(engine, tmp_path, sandbox, "platform", "https://platform.example.com/a")
-    second = stack_of(engine, tmp_path, sandbox, "payments", "https://payments.example.com/a")
+    run = uuid.uuid4().hex[:6]
+    event, platform, payments = f"shared_{run}", f"platform-{run}", f"payments-{run}"
+    write_by_hand(sandbox, {"webhooks": {event: "https://before.example.com/a"}})
+    first = stack_of(engine, tmp_path, sandbox, platform, event)
+    second = stack_of(engine, tmp_path, sandbox, payments, event)
     first.pulumi("up", "--yes", "--skip-preview")
 
     sent = len(writes(sandbox))
     refused = second.pulumi("up", "--yes", "--skip-preview", check=False)
     assert refused.returncode != 0
     said = refused.stdout + refused.stderr
-    assert "webhooks.shared_alerts by organization/platform/prod (Webhook 'alerts')" in said, said
-    assert 'take_over_from="organization/platform/prod"' in said
+    assert f"webhooks.{event} by organization/{platform}/prod (Webhook 'alerts')" in said, said
+    assert f'take_over_from="organization/{platform}/prod"' in said
     assert len(writes(sandbox)) == sent, "the second stack wrote nothing"
-    assert raw_overrides(sandbox)["webhooks"]["shared_alerts"] == "https://platform.example.com/a"
+    assert raw_overrides(sandbox)["webhooks"][event] == f"https://{platform}.example.com/a"
 
     # Taken over on purpose: the first stack's drift check names the second, and its `up` no longer flips it back.
-    second.pulumi.configure({"takeOver": "organization/platform/prod"})
+    second.pulumi.configure({"takeOver": f"organization/{platform}/prod"})
     second.pulumi("up", "--yes", "--skip-preview")
     code, report = first.drift()
     assert code == 2, report
     [field] = report["resources"][0]["fields"]
-    assert field["managed_by"] == "organization/payments/prod (Webhook 'alerts')", field
+    assert field["managed_by"] == f"organization/{payments}/prod (Webhook 'alerts')", field
     sent = len(writes(sandbox))
     again = first.pulumi("up", "--yes", "--skip-preview", "--refresh", check=False)
-    assert again.returncode != 0 and "organization/payments/prod" in again.stdout + again.stderr
+    assert again.returncode != 0 and f"organization/{payments}/prod" in again.stdout + again.stderr
     assert len(writes(sandbox)) == sent
-    assert raw_overrides(sandbox)["webhooks"]["shared_alerts"] == "https://payments.example.com/a"
+    assert raw_overrides(sandbox)["webhooks"][event] == f"https://{payments}.example.com/a"
 
     # Each destroy gives back what was there before its stack, and never what another stack manages now.
     first.pulumi("destroy", "--yes")
-    assert raw_overrides(sandbox)["webhooks"]["shared_alerts"] == "https://payments.example.com/a"
+    assert raw_overrides(sandbox)["webhooks"][event] == f"https://{payments}.example.com/a"
     second.pulumi("destroy", "--yes")
-    assert raw_overrides(sandbox)["webhooks"]["shared_alerts"] == "https://platform.example.com/a"
-    assert raw_overrides(sandbox)[RESERVED_KEY]["managers"]["/webhooks/shared_alerts"] is None
+    assert raw_overrides(sandbox)["webhooks"][event] == f"https://{platform}.example.com/a"
+    assert raw_overrides(sandbox)[RESERVED_KEY]["managers"][f"/webhooks/{event}"] is None
