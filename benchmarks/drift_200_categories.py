@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stackfox_provider.cli import SANDBOX_SETTINGS
 from stackfox_provider.engine import LocalEngine
 from stackfox_sandbox.testing import SandboxHandle, sandbox_settings
 
@@ -54,11 +53,10 @@ def project(root: Path, sandbox: SandboxHandle, count: int) -> tuple[LocalEngine
     (directory / "Pulumi.yaml").write_text(f"name: bench\n{runtime}")
     (directory / "__main__.py").write_text(textwrap.dedent(PROGRAM))
     engine = LocalEngine.for_project(directory, root / "state")
-    info = sandbox.info.model_dump()
+    plain, secret = sandbox.info.stack_config()
     pairs = ["--plaintext", f"categories={count}"]
-    for field, (key, secret) in SANDBOX_SETTINGS.items():
-        if info.get(field):
-            pairs += ["--secret" if secret else "--plaintext", f"{key}={info[field]}"]
+    pairs += [arg for key, value in plain.items() for arg in ("--plaintext", f"{key}={value}")]
+    pairs += [arg for key, value in secret.items() for arg in ("--secret", f"{key}={value}")]
     engine.run_cli(["stack", "init", "bench"], cwd=directory, capture=True, check=True)
     engine.run_cli(["config", "set-all", "--stack", "bench", *pairs], cwd=directory, capture=True, check=True)
     return engine, directory

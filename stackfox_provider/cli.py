@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
+import importlib.util
 import sys
 import time
 from collections.abc import Sequence
@@ -65,13 +65,13 @@ def _parser() -> argparse.ArgumentParser:
     use_sandbox.set_defaults(handler=_use_sandbox)
     register_review_commands(commands)  # stackfox drift, stackfox plan
 
-    try:  # an optional extra: imported by name so the provider never depends on the web framework
-        sandbox_cli = importlib.import_module("stackfox_sandbox.cli")
-    except ImportError:
-        missing = commands.add_parser("sandbox", help="the local sandbox (install stackfox-provider[sandbox])")
-        missing.set_defaults(handler=_sandbox_missing)
+    # An optional extra: the provider never depends on the web framework, so check that it is installed.
+    if all(importlib.util.find_spec(module) for module in SANDBOX_EXTRA_MODULES):
+        importlib.import_module("stackfox_sandbox.cli").register(commands)
     else:
-        sandbox_cli.register(commands)
+        missing = commands.add_parser("sandbox", help="the local sandbox (install stackfox-provider[sandbox])")
+        missing.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        missing.set_defaults(handler=_sandbox_missing)
     return parser
 
 
@@ -103,23 +103,14 @@ def _pulumi(args: argparse.Namespace) -> int:
 
 
 #: sandbox.json field -> (stack config key, secret?)
-SANDBOX_SETTINGS = {
-    "incidentfox_base_url": ("stackfox:incidentfoxUrl", False),
-    "incidentfox_team_token": ("stackfox:incidentfoxToken", True),
-    "stackflow_base_url": ("stackfox:stackflowUrl", False),
-    "username": ("stackfox:stackflowUsername", False),
-    "password": ("stackfox:stackflowPassword", True),
-    "app_client_id": ("stackfox:stackflowClientId", False),
-    "user_pool_id": ("stackfox:stackflowUserPoolId", False),
-    "region": ("stackfox:stackflowRegion", False),
-    "cognito_endpoint_url": ("stackfox:cognitoEndpoint", False),
-}
 
 
 def _use_sandbox(args: argparse.Namespace) -> int:
+    from stackfox_sandbox.info import SandboxInfo  # pydantic only: no sandbox extra needed
+
     info_file = args.sandbox_dir / "sandbox.json"
     try:
-        info = json.loads(info_file.read_text())
+        info = SandboxInfo.read(info_file)
     except (OSError, ValueError) as error:
         print(f"stackfox: cannot read {info_file} ({error}); start it with `stackfox sandbox start`", file=sys.stderr)
         return 1
@@ -128,14 +119,17 @@ def _use_sandbox(args: argparse.Namespace) -> int:
     selected = engine.run_cli(["stack", "select", "--create", args.stack], cwd=cwd)
     if selected.returncode != 0:
         return selected.returncode
-    pairs: list[str] = []
-    for field, (key, secret) in SANDBOX_SETTINGS.items():
-        if info.get(field):
-            pairs += ["--secret" if secret else "--plaintext", f"{key}={info[field]}"]
+    plain, secret = info.stack_config()
+    pairs = [arg for key, value in plain.items() for arg in ("--plaintext", f"{key}={value}")]
+    pairs += [arg for key, value in secret.items() for arg in ("--secret", f"{key}={value}")]
     configured = engine.run_cli(["config", "set-all", "--stack", args.stack, *pairs], cwd=cwd)
     if configured.returncode == 0:
         print(f"stack {args.stack} now uses the sandbox in {args.sandbox_dir}")
     return configured.returncode
+
+
+#: What the sandbox extra installs (imported only in the sandbox's own process).
+SANDBOX_EXTRA_MODULES = ("fastapi", "uvicorn", "moto")
 
 
 def _sandbox_missing(args: argparse.Namespace) -> int:

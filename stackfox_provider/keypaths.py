@@ -1,8 +1,9 @@
-"""Key paths in an IncidentFox config document, and the comparisons stackfox makes on them.
+"""Key paths in a JSON document (a resource's properties, a team's config), and comparisons on them.
 
-A resource owns a set of *leaf paths* (``("feature_flags", "beta")``): objects are walked into,
-everything else (scalars, lists, empty objects) is a leaf, because that is how the service merges
-(objects key by key, everything else replaced whole).
+Service-neutral: the IncidentFox resources use them for the config paths they own, the review code
+for the fields of any resource. A *leaf path* is ``("feature_flags", "beta")``: objects are walked
+into, everything else (scalars, lists, empty objects) is a leaf, as IncidentFox merges (objects key
+by key, everything else replaced whole).
 """
 
 from __future__ import annotations

@@ -12,8 +12,10 @@ import threading
 from collections.abc import Mapping
 from typing import Literal, Protocol
 
+from stackfox_provider import process
 from stackfox_provider.clients.cognito import SETTING_SOURCES
 from stackfox_provider.clients.ratelimit import RateLimits
+from stackfox_provider.errors import StackfoxError
 
 NAMESPACE = "stackfox"
 
@@ -37,12 +39,20 @@ class ConfigSource(Protocol):
     def get(self, key: str) -> object: ...
 
 
-class SettingsError(Exception):
+class SettingsError(StackfoxError):
     """A setting stackfox needs is missing from stack config and the environment, or is not valid."""
 
 
 _lock = threading.Lock()
 _stack_config: dict[str, str] = {}
+
+
+def _forget_stack_config() -> None:
+    with _lock:
+        _stack_config.clear()
+
+
+process.on_reset(_forget_stack_config)
 
 
 def load_stack_config(config: ConfigSource) -> None:

@@ -12,6 +12,18 @@ from pydantic import BaseModel
 from stackfox_sandbox.settings import Dialect
 
 SCHEMA_VERSION = 1
+#: The stack config that points a stack at this sandbox: config key -> (field of sandbox.json, secret?).
+STACK_CONFIG: dict[str, tuple[str, bool]] = {
+    "stackfox:incidentfoxUrl": ("incidentfox_base_url", False),
+    "stackfox:incidentfoxToken": ("incidentfox_team_token", True),
+    "stackfox:stackflowUrl": ("stackflow_base_url", False),
+    "stackfox:stackflowUsername": ("username", False),
+    "stackfox:stackflowPassword": ("password", True),
+    "stackfox:stackflowClientId": ("app_client_id", False),
+    "stackfox:stackflowUserPoolId": ("user_pool_id", False),
+    "stackfox:stackflowRegion": ("region", False),
+    "stackfox:cognitoEndpoint": ("cognito_endpoint_url", False),
+}
 
 
 class SandboxInfo(BaseModel):
@@ -62,6 +74,14 @@ class SandboxInfo(BaseModel):
             json.dump(self.model_dump(), handle, indent=2)
             handle.write("\n")
         os.replace(tmp, path)
+
+    def stack_config(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The ``stackfox:*`` settings that point a stack at this sandbox: (plain, secret)."""
+        plain: dict[str, str] = {}
+        secret: dict[str, str] = {}
+        for key, (field, is_secret) in STACK_CONFIG.items():
+            (secret if is_secret else plain)[key] = str(getattr(self, field))
+        return plain, secret
 
     @classmethod
     def read(cls, path: Path) -> SandboxInfo:

@@ -26,14 +26,13 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-import boto3  # type: ignore[import-untyped]  # no type stubs installed
-import botocore  # type: ignore[import-untyped]
-import botocore.exceptions  # type: ignore[import-untyped]
 import httpx
-from botocore.config import Config  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
+from stackfox_provider import process
 from stackfox_provider.clients.http import Credential
+from stackfox_provider.errors import StackfoxError
+from stackfox_provider.process import Registry
 
 log = logging.getLogger("stackfox.cognito")
 
@@ -49,7 +48,7 @@ AuthFlow = Literal["user_password", "admin_user_password"]
 AuthMode = Literal["static_token", "client_credentials", "user_password", "admin_user_password"]
 
 
-class StackFlowAuthError(Exception):
+class StackFlowAuthError(StackfoxError):
     """Obtaining a StackFlow token failed; the message says which setting to check. Never holds a secret."""
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
@@ -57,7 +56,7 @@ class StackFlowAuthError(Exception):
         self.code = code
 
 
-class StackFlowSettingsError(ValueError):
+class StackFlowSettingsError(StackfoxError, ValueError):
     """The StackFlow authentication settings are missing, incomplete or invalid."""
 
 
@@ -227,25 +226,28 @@ class _TokenCache:
 
 
 _CACHE = _TokenCache()
+process.on_reset(_CACHE.clear)
 
-_boto_clients: dict[tuple[str, str | None, bool], Any] = {}
-_boto_clients_lock = threading.Lock()
+_boto_clients: Registry[tuple[str, str | None, bool], Any] = process.registry("cognito-idp clients")
 
 
 def _cognito_client(region: str, endpoint_url: str | None, *, signed: bool) -> Any:
     """A process-wide ``cognito-idp`` client; unsigned ones need no AWS credentials (InitiateAuth is public)."""
-    key = (region, endpoint_url, signed)
-    # boto3 clients are thread-safe but sessions are not, so each client is made from its own session, under the lock.
-    with _boto_clients_lock:
-        client = _boto_clients.get(key)
-        if client is None:
-            config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 2})
-            if not signed:
-                config = config.merge(Config(signature_version=botocore.UNSIGNED))
-            session = boto3.session.Session()
-            client = session.client("cognito-idp", region_name=region, endpoint_url=endpoint_url, config=config)
-            _boto_clients[key] = client
-        return client
+
+    def make() -> Any:
+        # Imported on first use: a program that uses only IncidentFox never loads boto3 (0.15 s to import).
+        import boto3  # type: ignore[import-untyped]  # no type stubs installed
+        import botocore  # type: ignore[import-untyped]
+        from botocore.config import Config  # type: ignore[import-untyped]
+
+        # boto3 clients are thread-safe but sessions are not: each client has its own session, made under the lock.
+        config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 2})
+        if not signed:
+            config = config.merge(Config(signature_version=botocore.UNSIGNED))
+        session = boto3.session.Session()
+        return session.client("cognito-idp", region_name=region, endpoint_url=endpoint_url, config=config)
+
+    return _boto_clients.get((region, endpoint_url, signed), make)
 
 
 def clear_token_cache() -> None:
@@ -314,7 +316,8 @@ class _CachedCredential(abc.ABC):
         """A new token, refreshing ``stale`` (the last token, if any) when the flow can."""
 
 
-def _boto_error_code(error: botocore.exceptions.ClientError) -> tuple[str, str]:
+def _boto_error_code(error: Any) -> tuple[str, str]:
+    """The code and message of a ``botocore.exceptions.ClientError``."""
     details = error.response.get("Error", {})
     return str(details.get("Code", "")), str(details.get("Message", ""))
 
@@ -403,6 +406,8 @@ class CognitoUserPasswordAuth(_CachedCredential):
         )
 
     def _call_cognito(self, flow: str, parameters: dict[str, str]) -> dict[str, Any]:
+        import botocore.exceptions  # type: ignore[import-untyped]  # loaded with the client (see _cognito_client)
+
         try:
             return self._initiate(self._boto_client(), flow, parameters)
         except botocore.exceptions.ClientError as error:

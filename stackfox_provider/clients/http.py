@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import httpx
 
 from stackfox_provider.clients.ratelimit import Kind, RateBudget, RateLimits, budget_for
+from stackfox_provider.errors import StackfoxError
 
 log = logging.getLogger("stackfox.http")
 
@@ -34,7 +35,7 @@ SAFE_WRITE_RETRY_STATUSES = frozenset({503})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-class ApiError(Exception):
+class ApiError(StackfoxError):
     """An API call failed; carries what a person needs to act on it or report it."""
 
     def __init__(
@@ -101,7 +102,7 @@ class RetryPolicy:
     timeout_seconds: float = 30.0
 
     def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff for the given (1-based) retry."""
+        """Exponential backoff with "equal jitter" (a random wait between half the ceiling and the ceiling)."""
         ceiling = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)
 

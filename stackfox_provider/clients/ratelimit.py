@@ -15,6 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from stackfox_provider import process
+from stackfox_provider.process import Registry
+
 Kind = Literal["read", "write"]
 # The server counts a minute from when it *received* each request; a second of margin keeps network
 # jitter from pushing the 21st write into the same server-side minute as the first.
@@ -74,15 +77,10 @@ class RateBudget:
         return max(window_delay, self._paused_until - now)
 
 
-_budgets: dict[tuple[str, str], RateBudget] = {}
-_budgets_lock = threading.Lock()
+_budgets: Registry[tuple[str, str], RateBudget] = process.registry("rate budgets")
 
 
 def budget_for(api: str, credential: str, limits: RateLimits) -> RateBudget:
     """The process-wide budget for one credential of one API (keyed by a hash, never the secret itself)."""
     key = (api, hashlib.sha256(credential.encode()).hexdigest())
-    with _budgets_lock:
-        budget = _budgets.get(key)
-        if budget is None or budget.limits != limits:
-            budget = _budgets[key] = RateBudget(limits)
-        return budget
+    return _budgets.get(key, lambda: RateBudget(limits), keep=lambda budget: budget.limits == limits)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Hashable, Iterable
 
+from stackfox_provider import process
+
 
 class Claims:
     """Which resource of this run claimed each thing."""
@@ -40,6 +42,7 @@ class Claims:
 
 #: The claims of this provider process (one engine run).
 claims = Claims()
+process.on_reset(claims.clear)
 
 
 def label(kind: str, resource_name: str | None) -> str:

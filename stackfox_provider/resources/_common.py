@@ -6,12 +6,12 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 import pulumi
 import pydantic
-from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, ResourceProvider
+from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, Resource, ResourceProvider
 from pulumi.runtime.rpc import UNKNOWN
 
 from stackfox_provider import settings
@@ -377,6 +377,18 @@ class StackfoxProvider(ResourceProvider):
     """
 
     serialize_as_secret_always = False
+    #: The service the resource configures, as reports name it ("IncidentFox", "StackFlow").
+    service: ClassVar[str]
+    #: The resource's inputs, validated by ``check()``.
+    inputs_model: ClassVar[type[StrictModel]]
+    #: Outputs the provider computes (never inputs of the program): reviews never compare them.
+    computed_outputs: ClassVar[tuple[str, ...]] = ()
+    #: Inputs that are always secrets (encrypted in state, masked in outputs and reviews).
+    secret_inputs: ClassVar[tuple[str, ...]] = ()
+    #: Outputs kept secret beside those inputs (e.g. recorded earlier values).
+    secret_outputs: ClassVar[tuple[str, ...]] = ()
+    #: Inputs whose change replaces the resource (it then manages another thing).
+    replace_inputs: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, resource_name: str | None = None) -> None:
         super().__init__()
@@ -396,3 +408,23 @@ class StackfoxProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         settings.load_stack_config(req.config)
+
+
+class StackfoxResource(Resource):
+    """Base of stackfox's resource classes: each names its provider class once, and knows its type token."""
+
+    provider_class: ClassVar[type[StackfoxProvider]]
+    _resource_type_name: ClassVar[str]  # set by Pulumi from the class statement's module= and name=
+
+    @classmethod
+    def type_token(cls) -> str:
+        """``pulumi-python:dynamic/<module>:<name>``, as the engine names the type."""
+        return f"pulumi-python:{cls._resource_type_name}"
+
+    def _register(self, resource_name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None) -> None:
+        """Register with the provider's secret inputs wrapped as secrets, and its secret outputs kept so."""
+        provider = self.provider_class(resource_name)
+        secrets = provider.secret_inputs
+        props = {key: pulumi.Output.secret(v) if key in secrets and v is not None else v for key, v in props.items()}
+        kept = pulumi.ResourceOptions(additional_secret_outputs=[*secrets, *provider.secret_outputs])
+        super().__init__(provider, resource_name, props, pulumi.ResourceOptions.merge(opts, kept))

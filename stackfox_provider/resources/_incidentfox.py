@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 
-import pulumi
 import pydantic
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
@@ -30,7 +29,6 @@ from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox import IncidentFoxClient, incidentfox_client_for
 from stackfox_provider.clients.incidentfox.client import TeamMismatchError
 from stackfox_provider.clients.incidentfox.managers import Manager, manager_of, record_path
-from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted, get_path, leaves, nest
 from stackfox_provider.clients.incidentfox.reset import (
     has_path,
     is_unset,
@@ -38,6 +36,8 @@ from stackfox_provider.clients.incidentfox.reset import (
     parents_to_rebuild,
     plan_reset,
 )
+from stackfox_provider.errors import RefusedError
+from stackfox_provider.keypaths import KeyPath, dotted, get_path, leaves, nest
 from stackfox_provider.normalize import integral, same
 from stackfox_provider.resources._claims import claims, label
 from stackfox_provider.resources._common import (
@@ -66,8 +66,13 @@ class Connection(StrictModel):
     ``url``: the API's https base URL (http only for loopback hosts), without credentials in it.
     """
 
-    url: Annotated[str, pydantic.Strict(), pydantic.AfterValidator(lambda url: check_url(url, example=API_EXAMPLE))]
-    token: Annotated[str, nonblank(4096)]
+    url: Annotated[str, pydantic.Strict(), pydantic.AfterValidator(lambda url: check_url(url, example=API_EXAMPLE))] = (
+        pydantic.Field(
+            description="the team's API base URL, e.g. https://api.incidentfox.ai/api/v1 "
+            "(https; http only for loopback hosts)"
+        )
+    )
+    token: Annotated[str, nonblank(4096)] = pydantic.Field(description="a team token of that team (<id>.<secret>)")
 
     @pydantic.field_validator("url")
     @classmethod
@@ -82,8 +87,16 @@ STACK_PATTERN = r"^[^/\s]{1,100}/[^/\s]{1,100}/[^/\s]{1,100}$"
 class IncidentFoxInputs(StrictModel):
     """Inputs every IncidentFox resource takes."""
 
-    connection: Connection | None = None
-    on_delete: OnDelete = "restore"
+    connection: Connection | None = pydantic.Field(
+        default=None,
+        description="the IncidentFox team to manage when not the stack's (stackfox:incidentfoxUrl/Token): {url, "
+        "token}; the token is kept encrypted in state",
+    )
+    on_delete: OnDelete = pydantic.Field(
+        default="restore",
+        description="what deleting the resource does: restore (give back the team's earlier effective config), clear "
+        "(null the paths) or retain (leave them)",
+    )
     take_over_from: Annotated[str, pydantic.StringConstraints(strict=True, pattern=STACK_PATTERN)] | None = (
         pydantic.Field(
             default=None,
@@ -93,7 +106,7 @@ class IncidentFoxInputs(StrictModel):
     )
 
 
-class ManagedElsewhereError(RuntimeError):
+class ManagedElsewhereError(RefusedError):
     """A path the resource declares is managed by another stack, which ``take_over_from`` does not name."""
 
 
@@ -163,12 +176,20 @@ class Retirement:
 class OwnedPathsProvider(StackfoxProvider):
     """A provider whose resource owns the config paths ``desired()`` names, and nothing else."""
 
+    service = "IncidentFox"
+    computed_outputs = COMPUTED
+    secret_inputs: ClassVar[tuple[str, ...]] = ("connection",)
+    secret_outputs: ClassVar[tuple[str, ...]] = ("previous",)
     inputs_model: ClassVar[type[IncidentFoxInputs]]
     #: Input properties that name *which* paths are owned: changing one replaces the resource.
     identity_properties: ClassVar[tuple[str, ...]] = ()
     #: Input properties whose values are written to the team's config.
     value_properties: ClassVar[tuple[str, ...]]
     kind: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.replace_inputs = (*cls.identity_properties, "connection")  # connection: when its URL changes
 
     # -- what a subclass defines --------------------------------------------------------------------
 
@@ -430,7 +451,7 @@ class OwnedPathsProvider(StackfoxProvider):
                 above = get_path(current, path[:depth])
                 if above is not None and not isinstance(above, Mapping):
                     shown = "(secret)" if _is_secret(path) else json.dumps(above)[:200]
-                    raise RuntimeError(
+                    raise RefusedError(
                         f"the team's {dotted(path[:depth])} is not an object but {shown}; writing "
                         f"{dotted(path)} would replace it whole and lose what it holds. Change it to an object "
                         "(for mcp_servers: keyed by server id) in IncidentFox first, or manage it by hand."
@@ -691,12 +712,6 @@ def _inherited_fallback(path: KeyPath, prior: Prior) -> tuple[Any, str]:
 def _is_secret(path: KeyPath) -> bool:
     """Paths whose values a warning never shows: MCP env/headers, and webhook URLs (they may embed a token)."""
     return path[:1] == ("webhooks",) or (len(path) > 3 and path[0] == "mcp_servers" and path[2] in ("env", "headers"))
-
-
-def secret_outputs(opts: pulumi.ResourceOptions | None, *extra: str) -> pulumi.ResourceOptions:
-    """Options that keep recorded previous values and connection tokens encrypted in state."""
-    secrets = ["previous", "connection", *extra]
-    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=secrets))
 
 
 def _team_key(props: Mapping[str, Any]) -> str:

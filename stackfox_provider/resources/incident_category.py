@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 import pulumi
 import pydantic
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, Resource, UpdateResult
+from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from stackfox_provider import settings
 from stackfox_provider.clients.cognito import (
@@ -27,12 +27,14 @@ from stackfox_provider.clients.stackflow import (
     StackFlowClient,
     stackflow_client_for,
 )
+from stackfox_provider.errors import RefusedError
 from stackfox_provider.normalize import same
 from stackfox_provider.resources._claims import claims, label
 from stackfox_provider.resources._common import (
     Bool,
     Invalid,
     StackfoxProvider,
+    StackfoxResource,
     StrictModel,
     check_url,
     is_unknown,
@@ -76,34 +78,69 @@ Url = Annotated[str, pydantic.Strict(), pydantic.AfterValidator(_connection_url)
 
 
 class SubcategoryInput(StrictModel):
-    name: Slug
-    label: Label
+    """One subcategory of a category."""
+
+    name: Slug = pydantic.Field(description="the subcategory's name (lower case, unique within the category)")
+    label: Label = pydantic.Field(description="the name people see")
 
 
 class StackFlowConnection(StrictModel):
     """Where StackFlow and its Cognito pool are, e.g. from pulumi-aws outputs; secrets stay in stack config."""
 
-    url: Url | None = None
-    user_pool_id: Setting | None = None
-    client_id: Setting | None = None
-    region: Setting | None = None
-    token_url: Url | None = None
-    scope: Annotated[str, nonblank(1024)] | None = None
-    cognito_endpoint: Url | None = None
+    url: Url | None = pydantic.Field(default=None, description="the StackFlow API base URL, ending in /prod/api")
+    user_pool_id: Setting | None = pydantic.Field(default=None, description="the Cognito user pool id")
+    client_id: Setting | None = pydantic.Field(default=None, description="the Cognito app client id")
+    region: Setting | None = pydantic.Field(
+        default=None, description="the pool's AWS region (read from the pool id when not set)"
+    )
+    token_url: Url | None = pydantic.Field(default=None, description="the OAuth token endpoint (client credentials)")
+    scope: Annotated[str, nonblank(1024)] | None = pydantic.Field(
+        default=None, description="the OAuth scopes to ask for (client credentials)"
+    )
+    cognito_endpoint: Url | None = pydantic.Field(
+        default=None, description="a Cognito endpoint override (the sandbox's moto)"
+    )
 
 
 class IncidentCategoryInputs(StrictModel):
-    name: Slug
-    label: Label
-    description: Annotated[str, pydantic.StringConstraints(strict=True, max_length=2000)] = ""
-    subcategories: list[SubcategoryInput] = pydantic.Field(default_factory=list, max_length=100)
-    default_priority: Literal["P1", "P2", "P3", "P4"] = "P3"
-    default_assignment_group: Group | None = None
-    active: Bool = True
-    deletion_policy: Literal["deactivate", "delete", "retain"] = "deactivate"
-    force_delete: Bool = False
-    adopt: Bool = False
-    connection: StackFlowConnection | None = None
+    name: Slug = pydantic.Field(
+        description="the category's name, its natural key in StackFlow (lower case, 63 characters at most); "
+        "changing it replaces the category"
+    )
+    label: Label = pydantic.Field(description="the name people see")
+    description: Annotated[str, pydantic.StringConstraints(strict=True, max_length=2000)] = pydantic.Field(
+        default="", description="what the category is for"
+    )
+    subcategories: list[SubcategoryInput] = pydantic.Field(
+        default_factory=list,
+        max_length=100,
+        description="the subcategories, each {name, label}; their order is ignored",
+    )
+    default_priority: Literal["P1", "P2", "P3", "P4"] = pydantic.Field(
+        default="P3", description="the priority new incidents of the category get: P1 to P4"
+    )
+    default_assignment_group: Group | None = pydantic.Field(
+        default=None, description="the group new incidents are assigned to"
+    )
+    active: Bool = pydantic.Field(default=True, description="whether new incidents can use the category")
+    deletion_policy: Literal["deactivate", "delete", "retain"] = pydantic.Field(
+        default="deactivate",
+        description="what deleting the resource does: deactivate (active: false), delete (refused while open "
+        "incidents use it, unless force_delete) or retain",
+    )
+    force_delete: Bool = pydantic.Field(
+        default=False, description="with deletion_policy delete: delete even while open incidents use the category"
+    )
+    adopt: Bool = pydantic.Field(
+        default=False,
+        description="take over an existing category of that name that differs from the declaration (it is refused "
+        "otherwise)",
+    )
+    connection: StackFlowConnection | None = pydantic.Field(
+        default=None,
+        description="the StackFlow API and Cognito pool when not the stack's: non-secret references {url, "
+        "user_pool_id, client_id, region, token_url}, e.g. pulumi-aws outputs",
+    )
 
     @pydantic.field_validator("subcategories")
     @classmethod
@@ -142,6 +179,11 @@ def desired_fields(inputs: Mapping[str, Any]) -> dict[str, Any]:
 class IncidentCategoryProvider(StackfoxProvider):
     """Creates, adopts, reads (in bulk), patches under ``If-Match`` and retires StackFlow categories."""
 
+    service = "StackFlow"
+    inputs_model = IncidentCategoryInputs
+    computed_outputs = SERVER_FIELDS
+    replace_inputs = ("name", "connection")  # connection: when its URL changes
+
     def _verify_credentials(self, inputs: Mapping[str, Any]) -> None:
         """Stop a run at once (once per credential) if Cognito or StackFlow rejects what the category uses.
 
@@ -162,7 +204,7 @@ class IncidentCategoryProvider(StackfoxProvider):
                 raise
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        result = validate(IncidentCategoryInputs, news)
+        result = validate(self.inputs_model, news)
         name = result.inputs.get("name")
         if result.failures or self.name is None or not isinstance(name, str) or is_unknown(name):
             return result
@@ -220,7 +262,7 @@ class IncidentCategoryProvider(StackfoxProvider):
             incidents = client.open_incidents(str(outputs["name"]))
             if incidents:
                 numbers = ", ".join(incident.number for incident in incidents[:20])
-                raise RuntimeError(
+                raise RefusedError(
                     f"StackFlow category {outputs['name']!r} is still used by {len(incidents)} open incident(s): "
                     f"{numbers}. Resolve them, set force_delete=True to delete it anyway, or use "
                     "deletion_policy='deactivate'."
@@ -270,7 +312,7 @@ class IncidentCategoryProvider(StackfoxProvider):
             live = server_fields(existing)
             detail = "; ".join(f"{field}: StackFlow has {live.get(field)!r}, the program {inputs.get(field)!r}"
                                for field in differing)  # fmt: skip
-            raise RuntimeError(
+            raise RefusedError(
                 f"StackFlow already has a category named {inputs['name']!r} ({existing.id}) that differs: {detail}. "
                 "Set adopt=True to take it over and update it, or change the name."
             )
@@ -286,7 +328,7 @@ class IncidentCategoryProvider(StackfoxProvider):
         for _ in range(UPDATE_ATTEMPTS):
             found = client.get_category(id_)
             if found is None:
-                raise RuntimeError(
+                raise RefusedError(
                     f"StackFlow category {name!r} ({id_}) no longer exists; run `pulumi refresh` "
                     "so the stack forgets it, then `pulumi up` to create it again."
                 )
@@ -306,13 +348,13 @@ class IncidentCategoryProvider(StackfoxProvider):
                 theirs = differences(server_fields(fresh[0]), live) if fresh else []
                 clash = [field for field in theirs if field in changing]
                 if clash:
-                    raise RuntimeError(
+                    raise RefusedError(
                         f"someone else changed StackFlow category {name!r} while stackfox was updating "
                         f"it: {', '.join(clash)}. Run `pulumi refresh` to see their values, then `pulumi up` again."
                     ) from None
         if unsettled is not None:
             raise unsettled
-        raise RuntimeError(f"StackFlow category {name!r} kept changing under stackfox; try again.")
+        raise RefusedError(f"StackFlow category {name!r} kept changing under stackfox; try again.")
 
     def _outputs(self, inputs: Mapping[str, Any], category: Category) -> dict[str, Any]:
         return {
@@ -341,7 +383,7 @@ def _url(props: Mapping[str, Any]) -> Any:
     return connection.get("url") if isinstance(connection, Mapping) else None
 
 
-class IncidentCategory(Resource, module="stackflow", name="IncidentCategory"):
+class IncidentCategory(StackfoxResource, module="stackflow", name="IncidentCategory"):
     """A standing StackFlow incident category: what every incident must be filed under.
 
     ``name`` is the natural key (changing it replaces the category). An existing category with the
@@ -350,6 +392,8 @@ class IncidentCategory(Resource, module="stackflow", name="IncidentCategory"):
     ``deletion_policy`` decides: ``deactivate`` (default), ``delete`` (refused while open incidents
     use it unless ``force_delete``) or ``retain``.
     """
+
+    provider_class = IncidentCategoryProvider
 
     name: pulumi.Output[str]
     label: pulumi.Output[str]
@@ -389,4 +433,4 @@ class IncidentCategory(Resource, module="stackflow", name="IncidentCategory"):
             "created_at": None,
             "updated_at": None,
         }
-        super().__init__(IncidentCategoryProvider(resource_name), resource_name, props, opts)
+        self._register(resource_name, props, opts)

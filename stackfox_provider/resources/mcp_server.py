@@ -7,18 +7,16 @@ from typing import Annotated, Any, Literal
 
 import pulumi
 import pydantic
-from pulumi.dynamic import Resource
 
-from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted
 from stackfox_provider.clients.incidentfox.reset import nullable_parent
-from stackfox_provider.resources._common import Bool, Invalid, Str, check_url, nonblank
+from stackfox_provider.keypaths import KeyPath, dotted
+from stackfox_provider.resources._common import Bool, Invalid, StackfoxResource, Str, check_url, nonblank
 from stackfox_provider.resources._incidentfox import (
     History,
     IncidentFoxInputs,
     OnDelete,
     OwnedPathsProvider,
     Retirement,
-    secret_outputs,
 )
 
 MCP_ID_PATTERN = r"^[A-Za-z0-9_\-]{1,128}$"
@@ -30,16 +28,29 @@ Text = Annotated[str, nonblank(4096)]
 
 
 class McpServerInputs(IncidentFoxInputs):
-    server_id: str = pydantic.Field(pattern=MCP_ID_PATTERN)
-    name: Annotated[str, nonblank(200)] | None = None
-    type: Literal["stdio", "http", "sse"] = "stdio"
-    command: Text | None = None
-    args: list[Str] | None = None
-    url: Str | None = None
-    headers: dict[HEADER_NAME, Str] | None = None
-    env: dict[ENV_NAME, Str] | None = None
-    enabled_tools: list[Text] | None = None
-    enabled: Bool = True
+    server_id: str = pydantic.Field(
+        pattern=MCP_ID_PATTERN,
+        description="the server's id, its key under mcp_servers (1-128 letters, digits, _ and -)",
+    )
+    name: Annotated[str, nonblank(200)] | None = pydantic.Field(default=None, description="a display name")
+    type: Literal["stdio", "http", "sse"] = pydantic.Field(
+        default="stdio", description="the transport: stdio (command and args) or http/sse (url and headers)"
+    )
+    command: Text | None = pydantic.Field(default=None, description="stdio: the command that starts the server")
+    args: list[Str] | None = pydantic.Field(default=None, description="stdio: the command's arguments (replaced whole)")
+    url: Str | None = pydantic.Field(
+        default=None, description="http/sse: the server's URL (plain http allowed, e.g. inside the cluster)"
+    )
+    headers: dict[HEADER_NAME, Str] | None = pydantic.Field(
+        default=None, description="http/sse: request headers; always secret"
+    )
+    env: dict[ENV_NAME, Str] | None = pydantic.Field(
+        default=None, description="environment variables of the server; always secret (prefer ${var} placeholders)"
+    )
+    enabled_tools: list[Text] | None = pydantic.Field(
+        default=None, description='the tools agents may use (IncidentFox\'s default is all, ["*"])'
+    )
+    enabled: Bool = pydantic.Field(default=True, description="whether agents may use the server")
 
     @pydantic.field_validator("url")
     @classmethod
@@ -78,6 +89,7 @@ class McpServerProvider(OwnedPathsProvider):
     """
 
     inputs_model = McpServerInputs
+    secret_inputs = ("connection", "env", "headers")
     identity_properties = ("server_id",)
     value_properties = ("name", "type", "command", "args", "url", "headers", "env", "enabled_tools", "enabled")
     kind = "McpServer"
@@ -127,8 +139,10 @@ class McpServerProvider(OwnedPathsProvider):
         return retirement
 
 
-class McpServer(Resource, module="incidentfox", name="McpServer"):
+class McpServer(StackfoxResource, module="incidentfox", name="McpServer"):
     """An MCP server IncidentFox's agents can use; ``env`` and ``headers`` are always secrets."""
+
+    provider_class = McpServerProvider
 
     server_id: pulumi.Output[str]
     name: pulumi.Output[str]
@@ -162,15 +176,15 @@ class McpServer(Resource, module="incidentfox", name="McpServer"):
             "command": command,
             "args": args,
             "url": url,
-            "headers": pulumi.Output.secret(headers) if headers is not None else None,
-            "env": pulumi.Output.secret(env) if env is not None else None,
+            "headers": headers,
+            "env": env,
             "enabled_tools": enabled_tools,
             "enabled": enabled,
-            "connection": pulumi.Output.secret(connection) if connection is not None else None,
+            "connection": connection,
             "on_delete": on_delete,
             "take_over_from": take_over_from,
             "team_id": None,
             "owned_paths": None,
             "previous": None,
         }
-        super().__init__(McpServerProvider(resource_name), resource_name, props, secret_outputs(opts, "env", "headers"))
+        self._register(resource_name, props, opts)

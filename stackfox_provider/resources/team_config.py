@@ -7,21 +7,21 @@ from typing import Annotated, Any
 
 import pulumi
 import pydantic
-from pulumi.dynamic import Resource
 
 from stackfox_provider.clients.incidentfox.managers import RESERVED_KEY
-from stackfox_provider.clients.incidentfox.paths import KeyPath
+from stackfox_provider.keypaths import KeyPath
 from stackfox_provider.resources._common import (
     Bool,
     Int,
     Invalid,
     Key,
     Number,
+    StackfoxResource,
     Str,
     StrictModel,
     nonblank,
 )
-from stackfox_provider.resources._incidentfox import IncidentFoxInputs, OwnedPathsProvider, secret_outputs
+from stackfox_provider.resources._incidentfox import IncidentFoxInputs, OwnedPathsProvider
 
 #: Keys with a resource of their own, and which one to use instead.
 OWN_RESOURCE_KEYS = {
@@ -38,15 +38,21 @@ RoutingId = Annotated[str, nonblank(256)]
 
 
 class ModelSettings(StrictModel):
-    name: Annotated[str, nonblank(200)] | None = None
-    temperature: Number | None = pydantic.Field(default=None, ge=0, le=2)
-    max_tokens: Int | None = pydantic.Field(default=None, gt=0)
+    """The model an agent uses."""
+
+    name: Annotated[str, nonblank(200)] | None = pydantic.Field(default=None, description="the model's name")
+    temperature: Number | None = pydantic.Field(default=None, ge=0, le=2, description="sampling temperature, 0 to 2")
+    max_tokens: Int | None = pydantic.Field(
+        default=None, gt=0, description="the most tokens a reply may take (a whole number above 0)"
+    )
 
 
 class PromptSettings(StrictModel):
-    system: Str | None = None
-    prefix: Str | None = None
-    suffix: Str | None = None
+    """An agent's prompt, in parts."""
+
+    system: Str | None = pydantic.Field(default=None, description="the system prompt")
+    prefix: Str | None = pydantic.Field(default=None, description="text put before each prompt")
+    suffix: Str | None = pydantic.Field(default=None, description="text put after each prompt")
 
 
 def _extension_keys(extra: dict[str, Any] | None, known: Iterable[str]) -> dict[str, Any] | None:
@@ -60,16 +66,20 @@ def _extension_keys(extra: dict[str, Any] | None, known: Iterable[str]) -> dict[
 class AgentSettings(StrictModel):
     """One agent's settings. Keys IncidentFox added later go in ``extra`` (merged into the agent's config)."""
 
-    enabled: Bool | None = None
-    name: Annotated[str, nonblank(200)] | None = None
-    description: Str | None = None
-    model: ModelSettings | None = None
-    prompt: Str | PromptSettings | None = None
-    max_turns: Int | None = pydantic.Field(default=None, gt=0)
-    tools: dict[Id, Bool] | None = None
-    sub_agents: dict[Id, Bool] | None = None
-    mcps: dict[Id, Bool] | None = None
-    extra: dict[Key, Any] | None = None
+    enabled: Bool | None = pydantic.Field(default=None, description="whether the agent runs")
+    name: Annotated[str, nonblank(200)] | None = pydantic.Field(default=None, description="a display name")
+    description: Str | None = pydantic.Field(default=None, description="what the agent does")
+    model: ModelSettings | None = pydantic.Field(default=None, description="the model it uses")
+    prompt: Str | PromptSettings | None = pydantic.Field(default=None, description="its prompt: text, or its parts")
+    max_turns: Int | None = pydantic.Field(
+        default=None, gt=0, description="the most turns it takes (a whole number above 0)"
+    )
+    tools: dict[Id, Bool] | None = pydantic.Field(default=None, description="tool id to enabled")
+    sub_agents: dict[Id, Bool] | None = pydantic.Field(default=None, description="sub-agent id to enabled")
+    mcps: dict[Id, Bool] | None = pydantic.Field(default=None, description="MCP server id to enabled")
+    extra: dict[Key, Any] | None = pydantic.Field(
+        default=None, description="keys the typed ones do not cover, merged into the agent's config"
+    )
 
     @pydantic.field_validator("extra")
     @classmethod
@@ -80,13 +90,15 @@ class AgentSettings(StrictModel):
 class Routing(StrictModel):
     """Identifiers that route inbound events to this team. Each list replaces the team's list whole."""
 
-    slack_channel_ids: list[RoutingId] | None = None
-    incidentio_team_ids: list[RoutingId] | None = None
-    incidentio_alert_source_ids: list[RoutingId] | None = None
-    pagerduty_service_ids: list[RoutingId] | None = None
-    coralogix_team_names: list[RoutingId] | None = None
-    github_repos: list[RoutingId] | None = None
-    services: list[RoutingId] | None = None
+    slack_channel_ids: list[RoutingId] | None = pydantic.Field(default=None, description="Slack channel ids")
+    incidentio_team_ids: list[RoutingId] | None = pydantic.Field(default=None, description="incident.io team ids")
+    incidentio_alert_source_ids: list[RoutingId] | None = pydantic.Field(
+        default=None, description="incident.io alert source ids"
+    )
+    pagerduty_service_ids: list[RoutingId] | None = pydantic.Field(default=None, description="PagerDuty service ids")
+    coralogix_team_names: list[RoutingId] | None = pydantic.Field(default=None, description="Coralogix team names")
+    github_repos: list[RoutingId] | None = pydantic.Field(default=None, description="GitHub repositories (owner/name)")
+    services: list[RoutingId] | None = pydantic.Field(default=None, description="service names")
 
     @pydantic.field_validator("*")
     @classmethod
@@ -100,10 +112,16 @@ class Routing(StrictModel):
 class OutputConfig(StrictModel):
     """Where and how results go. Keys IncidentFox added later go in ``extra`` (merged into output_config)."""
 
-    default_destinations: list[dict[Key, Any]] | None = None
-    trigger_overrides: dict[Key, Annotated[str, nonblank(64)]] | None = None
-    formatting: dict[Key, Any] | None = None
-    extra: dict[Key, Any] | None = None
+    default_destinations: list[dict[Key, Any]] | None = pydantic.Field(
+        default=None, description='where results go by default, e.g. [{"type": "slack", ...}]'
+    )
+    trigger_overrides: dict[Key, Annotated[str, nonblank(64)]] | None = pydantic.Field(
+        default=None, description="per trigger source, the output mode"
+    )
+    formatting: dict[Key, Any] | None = pydantic.Field(default=None, description="formatting settings, free-form")
+    extra: dict[Key, Any] | None = pydantic.Field(
+        default=None, description="keys the typed ones do not cover, merged into output_config"
+    )
 
     @pydantic.field_validator("extra")
     @classmethod
@@ -112,15 +130,28 @@ class OutputConfig(StrictModel):
 
 
 class TeamConfigInputs(IncidentFoxInputs):
-    entrance_agent: Id | None = None
-    agents: dict[Id, AgentSettings] | None = None
-    feature_flags: dict[Id, Bool] | None = None
-    routing: Routing | None = None
-    output_config: OutputConfig | None = None
-    tools: dict[Id, Bool] | None = None
-    knowledge_source: dict[Key, Any] | None = None
-    alerts: dict[Key, Any] | None = None
-    custom: dict[Key, Any] | None = None
+    entrance_agent: Id | None = pydantic.Field(
+        default=None, description="the agent that receives incidents first (IncidentFox's default: planner)"
+    )
+    agents: dict[Id, AgentSettings] | None = pydantic.Field(
+        default=None, description="per agent id: its settings (only the keys given are managed)"
+    )
+    feature_flags: dict[Id, Bool] | None = pydantic.Field(default=None, description="flag name to on/off")
+    routing: Routing | None = pydantic.Field(
+        default=None, description="identifiers that route inbound events to this team (each list replaced whole)"
+    )
+    output_config: OutputConfig | None = pydantic.Field(default=None, description="where and how results go")
+    tools: dict[Id, Bool] | None = pydantic.Field(default=None, description="tool id to enabled")
+    knowledge_source: dict[Key, Any] | None = pydantic.Field(
+        default=None, description="knowledge source settings, free-form"
+    )
+    alerts: dict[Key, Any] | None = pydantic.Field(
+        default=None, description='alert settings, free-form (e.g. {"disabled": [...]})'
+    )
+    custom: dict[Key, Any] | None = pydantic.Field(
+        default=None,
+        description="any other top-level key of the team's config, free-form (not webhooks, mcp_servers or stackfox)",
+    )
 
     @pydantic.field_validator("custom")
     @classmethod
@@ -209,13 +240,15 @@ class TeamConfigProvider(OwnedPathsProvider):
         return "settings"
 
 
-class TeamConfig(Resource, module="incidentfox", name="TeamConfig"):
+class TeamConfig(StackfoxResource, module="incidentfox", name="TeamConfig"):
     """Settings of one IncidentFox team, as partial overrides of its inherited configuration.
 
     Only the paths declared here are managed: other keys, set in the UI or by other stacks, are
     never read back, compared or written. ``webhooks`` and ``mcp_servers`` have resources of their
     own (``Webhook``, ``McpServer``). ``custom`` takes any other top-level key, free-form.
     """
+
+    provider_class = TeamConfigProvider
 
     team_id: pulumi.Output[str]
 
@@ -247,11 +280,11 @@ class TeamConfig(Resource, module="incidentfox", name="TeamConfig"):
             "knowledge_source": knowledge_source,
             "alerts": alerts,
             "custom": custom,
-            "connection": pulumi.Output.secret(connection) if connection is not None else None,
+            "connection": connection,
             "on_delete": on_delete,
             "take_over_from": take_over_from,
             "team_id": None,
             "owned_paths": None,
             "previous": None,
         }
-        super().__init__(TeamConfigProvider(resource_name), resource_name, props, secret_outputs(opts))
+        self._register(resource_name, props, opts)

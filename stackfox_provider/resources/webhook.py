@@ -8,11 +8,10 @@ from urllib.parse import urlsplit
 
 import pulumi
 import pydantic
-from pulumi.dynamic import Resource
 
-from stackfox_provider.clients.incidentfox.paths import KeyPath
-from stackfox_provider.resources._common import Bool, Str, check_url, is_loopback
-from stackfox_provider.resources._incidentfox import IncidentFoxInputs, OwnedPathsProvider, secret_outputs
+from stackfox_provider.keypaths import KeyPath
+from stackfox_provider.resources._common import Bool, StackfoxResource, Str, check_url, is_loopback
+from stackfox_provider.resources._incidentfox import IncidentFoxInputs, OwnedPathsProvider
 
 EVENT_PATTERN = r"^[A-Za-z0-9_\-]{1,128}$"
 
@@ -22,8 +21,12 @@ class WebhookInputs(IncidentFoxInputs):
         pattern=EVENT_PATTERN,
         description="the event name, e.g. investigation_complete (1-128 letters, digits, _ and -)",
     )
-    allow_loopback_http: Bool = False
-    url: Str
+    allow_loopback_http: Bool = pydantic.Field(
+        default=False, description="allow a plain http URL to a loopback host (local testing)"
+    )
+    url: Str = pydantic.Field(
+        description="the URL IncidentFox calls (https); pass it as a secret when it embeds a credential"
+    )
 
     @pydantic.field_validator("url")
     @classmethod
@@ -58,12 +61,14 @@ class WebhookProvider(OwnedPathsProvider):
         return f"{team_id}/webhooks/{inputs['event']}"
 
 
-class Webhook(Resource, module="incidentfox", name="Webhook"):
+class Webhook(StackfoxResource, module="incidentfox", name="Webhook"):
     """The URL IncidentFox notifies on one event, e.g. ``investigation_complete``.
 
     Pass the URL as a secret (``pulumi.Output.secret(url)`` or ``config.require_secret``) when it
     embeds a credential; it then stays encrypted in state and masked in outputs.
     """
+
+    provider_class = WebhookProvider
 
     event: pulumi.Output[str]
     url: pulumi.Output[str]
@@ -85,11 +90,11 @@ class Webhook(Resource, module="incidentfox", name="Webhook"):
             "event": event,
             "url": url,
             "allow_loopback_http": allow_loopback_http,
-            "connection": pulumi.Output.secret(connection) if connection is not None else None,
+            "connection": connection,
             "on_delete": on_delete,
             "take_over_from": take_over_from,
             "team_id": None,
             "owned_paths": None,
             "previous": None,
         }
-        super().__init__(WebhookProvider(resource_name), resource_name, props, secret_outputs(opts))
+        self._register(resource_name, props, opts)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from stackfox_provider.clients.incidentfox.paths import KeyPath
+from stackfox_provider.keypaths import KeyPath
 from stackfox_provider.normalize import same
+from stackfox_provider.resources.catalog import ignored_properties
 from stackfox_provider.review.engine_run import PreviewRun, Refresh, Step
 from stackfox_provider.review.model import (
     SERVICE_ORDER,
@@ -26,7 +27,6 @@ from stackfox_provider.review.model import (
     timestamp,
 )
 from stackfox_provider.review.values import (
-    COMPUTED,
     Difference,
     changed_fields,
     dotted,
@@ -37,7 +37,6 @@ from stackfox_provider.review.values import (
 
 #: Inputs that say how to reach a service, not what it holds.
 NOT_SERVICE_SETTINGS = frozenset({"connection"})
-IGNORED = COMPUTED | NOT_SERVICE_SETTINGS
 UNATTRIBUTED = "the provider reports a difference in no field stackfox can show; run `pulumi preview --refresh --diff`"
 
 
@@ -93,6 +92,7 @@ def field_drift(step: Step, refresh: Refresh | None) -> list[FieldDrift]:
     code = step.new.inputs
     live = step.old.properties
     last_applied = refresh.before.properties if refresh is not None and refresh.before is not None else None
+    ignored = ignored_properties(step.resource.type) | NOT_SERVICE_SETTINGS
     return [
         FieldDrift(
             path=dotted(difference.path),
@@ -103,7 +103,7 @@ def field_drift(step: Step, refresh: Refresh | None) -> list[FieldDrift]:
             managed_by=_about(difference.path, live.get("managed_elsewhere")),
             note=_about(difference.path, live.get("shape_mismatches")),
         )
-        for difference in changed_fields(live, code, field_leaves(code, IGNORED))
+        for difference in changed_fields(live, code, field_leaves(code, ignored))
         if not difference.unknown
     ]
 

@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from stackfox_provider.engine import LocalEngine, interrupts_cancel
-from stackfox_provider.review.model import ReviewError, Service
+from stackfox_provider.resources.catalog import resource_type
+from stackfox_provider.review.model import SERVICE_ORDER, ReviewError, Service
 from stackfox_provider.review.values import decode
 from stackfox_provider.settings import SKIP_CREDENTIALS_CHECK_ENV
 
 STREAMING_PREVIEW_ENV = "PULUMI_ENABLE_STREAMING_JSON_PREVIEW"
 #: The steps a review reports; ``create-replacement``/``delete-replaced`` are folded into ``replace``.
 REVIEWED_OPS = frozenset({"same", "create", "update", "replace", "delete"})
-SERVICES: dict[str, Service] = {"incidentfox": "IncidentFox", "stackflow": "StackFlow"}
 
 _CHECK_FAILURE = re.compile(
     r"^(?P<type>\S+) resource '(?P<name>[^']*)': property \S+ value .*? has a problem: (?P<msg>.*)$"
@@ -61,9 +61,9 @@ class ResourceRef:
 
     @property
     def service(self) -> Service:
-        """``IncidentFox``, ``StackFlow`` or ``other``, from the type token's module."""
-        module = self.type.rsplit(":", 1)[0].rsplit("/", 1)[-1]
-        return SERVICES.get(module, "other")
+        """``IncidentFox``, ``StackFlow`` (as the resource type says), or ``other``."""
+        found = resource_type(self.type)
+        return next((service for service in SERVICE_ORDER if found and service == found.service), "other")
 
     def info(self) -> dict[str, Any]:
         """The fields of :class:`~stackfox_provider.review.model.ResourceInfo`."""

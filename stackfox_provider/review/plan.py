@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
+from stackfox_provider.resources.catalog import ignored_properties
 from stackfox_provider.review.engine_run import PreviewRun, Step
 from stackfox_provider.review.model import (
     SERVICE_ORDER,
@@ -53,7 +54,8 @@ def resource_change(step: Step) -> ResourceChange:
     """One step as a resource change with its fields: all of them for a create or delete, else those that change."""
     old = step.old.inputs if step.old else {}
     new = step.new.inputs if step.new else {}
-    paths = [*field_leaves(old), *field_leaves(new)]
+    ignored = ignored_properties(step.resource.type)
+    paths = [*field_leaves(old, ignored), *field_leaves(new, ignored)]
     differences = changed_fields(old, new, paths)
     fields = [_field(difference, step.replace_keys) for difference in differences]
     op = CHANGES[step.op]

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from pulumi.runtime.rpc import UNKNOWN as UNKNOWN_SENTINEL
 
-from stackfox_provider.clients.incidentfox.paths import KeyPath, dotted, get_path, leaves
+from stackfox_provider.keypaths import KeyPath, dotted, get_path, leaves
 from stackfox_provider.normalize import same
 
 #: How Pulumi marks a secret in serialized property values.
@@ -25,17 +25,7 @@ SECRET_SIG_VALUE: Final = "1b47061264138c4ac30d75fd1eb44270"
 MASK: Final = "[secret]"
 #: What a report shows for a value the engine knows only after apply.
 UNKNOWN_TEXT: Final = "[unknown]"
-#: Inputs that are Pulumi's or stackfox's own bookkeeping, never a setting of the service.
-COMPUTED: Final = frozenset(
-    {
-        *("__provider", "team_id", "owned_paths", "previous", "inherited_fields"),
-        *("managed_elsewhere", "shape_mismatches"),
-        *("id", "created_at", "updated_at"),
-    }
-)
-
 __all__ = [
-    "COMPUTED",
     "MASK",
     "SECRET",
     "UNKNOWN",
@@ -108,8 +98,9 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def field_leaves(properties: Mapping[str, Any], ignored: frozenset[str] = COMPUTED) -> dict[KeyPath, Any]:
-    """Every leaf of a resource's properties by path, without the ``ignored`` top-level keys.
+def field_leaves(properties: Mapping[str, Any], ignored: frozenset[str]) -> dict[KeyPath, Any]:
+    """Every leaf of a resource's properties by path, without the ``ignored`` top-level keys (for a
+    stackfox resource: :func:`~stackfox_provider.resources.catalog.ignored_properties`).
 
     Objects are walked into; scalars, lists, empty objects and masked values are leaves. A
     property set to null is left out: it declares nothing.

@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from stackfox_provider.errors import StackfoxError
 from stackfox_provider.toolchain import gobuild
 
 PULUMI_VERSION = "3.259.0"
@@ -44,7 +45,7 @@ Source = Literal["path", "cache", "built"]
 Log = Callable[[str], None]
 
 
-class ToolchainError(RuntimeError):
+class ToolchainError(StackfoxError):
     """The Pulumi toolchain is missing and cannot be installed here."""
 
 

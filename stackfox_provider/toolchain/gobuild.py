@@ -20,6 +20,8 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
+from stackfox_provider.errors import StackfoxError
+
 MIN_GO_VERSION = (1, 25, 11)
 CLI_PACKAGE = "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
 VERSION_SYMBOL = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
@@ -36,7 +38,7 @@ def find_go() -> Path | None:
     return None
 
 
-class GoBuildError(RuntimeError):
+class GoBuildError(StackfoxError):
     """``go build`` failed."""
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stackfox_provider.cli import SANDBOX_SETTINGS
 from stackfox_provider.clients.incidentfox import unwrap
 from stackfox_provider.engine import LocalEngine
 from stackfox_sandbox.testing import SandboxHandle
@@ -122,9 +121,4 @@ def writes(sandbox: SandboxHandle) -> list[dict[str, Any]]:
 
 def sandbox_config(sandbox: SandboxHandle) -> tuple[dict[str, str], dict[str, str]]:
     """The stack config `stackfox use-sandbox` would set: (plain, secret)."""
-    info = sandbox.info.model_dump()
-    plain = {
-        key: str(info[field]) for field, (key, secret) in SANDBOX_SETTINGS.items() if info.get(field) and not secret
-    }
-    secrets = {key: str(info[field]) for field, (key, secret) in SANDBOX_SETTINGS.items() if info.get(field) and secret}
-    return plain, secrets
+    return sandbox.info.stack_config()

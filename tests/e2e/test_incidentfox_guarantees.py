@@ -20,8 +20,8 @@ import pytest
 
 from stackfox_provider.clients.incidentfox import unwrap
 from stackfox_provider.clients.incidentfox.managers import RESERVED_KEY
-from stackfox_provider.clients.incidentfox.paths import dotted, leaves
 from stackfox_provider.engine import LocalEngine
+from stackfox_provider.keypaths import dotted, leaves
 from stackfox_sandbox.testing import SandboxHandle
 from tests.e2e.support import PulumiCli, effective_config, raw_overrides, write_by_hand, write_project, writes
 

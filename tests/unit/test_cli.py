@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from stackfox_provider import cli, toolchain
 from stackfox_provider.settings import KNOWN_SETTINGS
+from stackfox_sandbox.info import STACK_CONFIG, SandboxInfo
 
 
 def test_toolchain_path_prints_the_directory_with_the_executables(
@@ -35,12 +38,49 @@ def test_use_sandbox_says_how_to_start_one(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_every_sandbox_credential_becomes_a_setting_and_secrets_stay_secret() -> None:
-    secrets = {key for key, secret in cli.SANDBOX_SETTINGS.values() if secret}
+    secrets = {key for key, (_, secret) in STACK_CONFIG.items() if secret}
 
     assert secrets == {"stackfox:incidentfoxToken", "stackfox:stackflowPassword"}
-    assert {key for key, _ in cli.SANDBOX_SETTINGS.values()} <= {f"stackfox:{key}" for key in KNOWN_SETTINGS}
+    assert set(STACK_CONFIG) <= {f"stackfox:{key}" for key in KNOWN_SETTINGS}
+    assert {field for field, _ in STACK_CONFIG.values()} <= set(SandboxInfo.model_fields), "named as sandbox.json does"
+
+
+def test_without_the_sandbox_extra_the_command_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "uvicorn" else real(name, *a))
+
+    assert cli.main(["sandbox", "start"]) == 1
+    assert "pip install 'stackfox-provider[sandbox]'" in capsys.readouterr().err
 
 
 def test_without_a_command_it_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([]) == 2
     assert "toolchain" in capsys.readouterr().err
+
+
+def test_use_sandbox_sets_the_sandbox_s_settings_with_secrets_as_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fields = {name: f"<{name}>" for name, field in SandboxInfo.model_fields.items() if field.annotation is str}
+    info = SandboxInfo.model_validate(
+        {**fields, "pid": 1, "dialect": "oss", "testing": False, "port": 1, "moto_port": 2,
+         "client_credentials_scopes": [], "control_url": None, "settings": {}}
+    )  # fmt: skip
+    info.write(tmp_path / "sandbox.json")
+    calls: list[list[str]] = []
+
+    class Engine:
+        def run_cli(self, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+            calls.append(args)
+            return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(cli.LocalEngine, "for_project", lambda *args, **kwargs: Engine())
+
+    assert cli.main(["use-sandbox", "--sandbox-dir", str(tmp_path), "--stack", "dev"]) == 0
+
+    assert calls[0] == ["stack", "select", "--create", "dev"]
+    flags = {value.split("=", 1)[0]: flag for flag, value in zip(calls[1][4::2], calls[1][5::2], strict=True)}
+    assert flags == {key: "--secret" if secret else "--plaintext" for key, (_, secret) in STACK_CONFIG.items()}
+    assert "stackfox:stackflowPassword=<password>" in calls[1]

@@ -25,9 +25,12 @@ from typing import Any, Literal
 
 import httpx
 
+from stackfox_provider import process
 from stackfox_provider.clients.http import AmbiguousWriteError, ApiClient, ApiError, RetryPolicy
-from stackfox_provider.clients.incidentfox.paths import KeyPath, differing, dotted, leaves, nest
 from stackfox_provider.clients.ratelimit import RateLimits
+from stackfox_provider.errors import RefusedError
+from stackfox_provider.keypaths import KeyPath, differing, dotted, leaves, nest
+from stackfox_provider.process import Registry
 
 log = logging.getLogger("stackfox.incidentfox")
 
@@ -77,11 +80,11 @@ class ConcurrentWriteError(ApiError):
     """Someone else changed paths stackfox owns while stackfox was writing them."""
 
 
-class TeamMismatchError(RuntimeError):
+class TeamMismatchError(RefusedError):
     """The token reaches another IncidentFox team than the one a resource manages."""
 
 
-class TeamLockedError(RuntimeError):
+class TeamLockedError(RefusedError):
     """A null MCP server entry in the team's lineage makes the open-source service fail every team write."""
 
 
@@ -136,7 +139,8 @@ def unwrap(body: Any) -> Any:
     return body
 
 
-_write_modes: dict[str, Literal["patch", "put"]] = {}
+#: The write method that worked, per base URL (the dialect does not change while the process runs).
+_write_modes: Registry[str, Literal["patch", "put"]] = process.registry("IncidentFox write modes")
 
 
 class IncidentFoxClient:
@@ -173,6 +177,11 @@ class IncidentFoxClient:
         self._quiet = threading.Condition()
         self._writers = 0
         self._last_write_at = float("-inf")
+
+    @property
+    def fingerprint(self) -> str:
+        """Which token the client uses, as a hash (never the token)."""
+        return self._api.credential.fingerprint
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -355,7 +364,8 @@ class IncidentFoxClient:
                 "PATCH", "/config/me", json={"config": partial, "reason": reason}, accept=frozenset({404, 405})
             )
             if response.status_code in (404, 405) and self.write_mode == "auto":
-                _write_modes[self.base_url] = mode = "put"
+                _write_modes.put(self.base_url, "put")
+                mode = "put"
             elif response.status_code in (404, 405):
                 raise self._api.error("PATCH", "/config/me", response)
         if mode == "put":
@@ -376,7 +386,7 @@ class IncidentFoxClient:
     def _mode(self) -> Literal["patch", "put"]:
         if self.write_mode != "auto":
             return self.write_mode
-        return _write_modes.get(self.base_url, "patch")
+        return _write_modes.find(self.base_url) or "patch"
 
     def _check_version(self, result: WriteResult, expected: Mapping[KeyPath, Any]) -> None:
         """If the version moved by more than our one write, someone else wrote: verify our paths."""
@@ -410,14 +420,16 @@ def _unsettled(error: ApiError) -> bool:
     return isinstance(error, AmbiguousWriteError) or error.status in UNSETTLED_WRITE_STATUSES
 
 
-_clients: dict[tuple[str, str], IncidentFoxClient] = {}
-_clients_lock = threading.Lock()
+_clients: Registry[tuple[str, str], IncidentFoxClient] = process.registry("IncidentFox clients")
 
 
 def incidentfox_client_for(base_url: str, token: str, limits: RateLimits | None = None) -> IncidentFoxClient:
     """The process-wide client for a (base URL, token): resources of one team share its cache and lock."""
     key = (base_url.rstrip("/"), TeamToken(token).fingerprint)
-    with _clients_lock:
-        if key not in _clients:
-            _clients[key] = IncidentFoxClient(base_url, token, limits=limits)
-        return _clients[key]
+    return _clients.get(key, lambda: IncidentFoxClient(base_url, token, limits=limits))
+
+
+def use_client(client: IncidentFoxClient) -> None:
+    """Make ``client`` the process-wide one for its base URL and token (tests: a client on a mock transport)."""
+    _clients.put((client.base_url, client.fingerprint), client)
+    _write_modes.pop(client.base_url)

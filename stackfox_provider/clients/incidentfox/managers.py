@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stackfox_provider.clients.incidentfox.paths import KeyPath
+from stackfox_provider.keypaths import KeyPath
 
 #: The top-level key of a team's config that stackfox reserves.
 RESERVED_KEY = "stackfox"

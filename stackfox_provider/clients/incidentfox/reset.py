@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from stackfox_provider.clients.incidentfox.paths import KeyPath, get_path, leaves
+from stackfox_provider.keypaths import KeyPath, get_path, leaves
 
 #: Parents a reset must never null (beside the document itself).
 UNNULLABLE = (("agents",), ("mcp_servers",))

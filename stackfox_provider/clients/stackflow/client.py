@@ -17,10 +17,12 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel
 
+from stackfox_provider import process
 from stackfox_provider.clients.http import AmbiguousWriteError, ApiClient, ApiError, Credential, RetryPolicy
 from stackfox_provider.clients.ratelimit import RateLimits
 from stackfox_provider.clients.stackflow.models import Category, Incident
 from stackfox_provider.normalize import integral
+from stackfox_provider.process import Registry
 
 API_NAME = "StackFlow"
 PAGE_LIMIT = 100
@@ -270,23 +272,20 @@ def _as(kind: type[ErrorType], error: ApiError) -> ErrorType:
 
 # --- one client per (base URL, credential) in the process ---
 
-_clients: dict[tuple[str, str], StackFlowClient] = {}
-_clients_lock = threading.Lock()
+_clients: Registry[tuple[str, str], StackFlowClient] = process.registry("StackFlow clients", StackFlowClient.close)
 
 
 def stackflow_client_for(base_url: str, credential: Credential, limits: RateLimits | None = None) -> StackFlowClient:
     """The process-wide client for this base URL and credential identity, shared by every resource."""
     key = (base_url.rstrip("/"), credential.fingerprint)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = StackFlowClient(base_url, credential, limits=limits)
-        return client
+    return _clients.get(key, lambda: StackFlowClient(base_url, credential, limits=limits))
+
+
+def use_client(client: StackFlowClient) -> None:
+    """Make ``client`` the process-wide one for its base URL and credential (tests: a mock transport)."""
+    _clients.put((client.base_url.rstrip("/"), client.api.credential.fingerprint), client)
 
 
 def reset_stackflow_clients() -> None:
     """Close and forget every shared client (tests, or a provider reconfigured with new settings)."""
-    with _clients_lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    _clients.clear()

@@ -10,8 +10,7 @@ from typing import Any, Literal
 import httpx
 
 from stackfox_provider.clients.http import RetryPolicy
-from stackfox_provider.clients.incidentfox import client as incidentfox_client
-from stackfox_provider.clients.incidentfox.client import IncidentFoxClient
+from stackfox_provider.clients.incidentfox.client import IncidentFoxClient, use_client
 from stackfox_provider.clients.ratelimit import RateLimits
 
 
@@ -103,8 +102,7 @@ class FakeTeam:
             limits=RateLimits(reads_per_minute=10**6, writes_per_minute=10**6),
             settle_seconds=0.0,
         )
-        incidentfox_client._clients[(url, client._api.credential.fingerprint)] = client
-        incidentfox_client._write_modes.pop(url, None)
+        use_client(client)
         self.client = client
         return client
 

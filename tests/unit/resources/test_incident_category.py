@@ -13,8 +13,8 @@ import pytest
 
 from stackfox_provider.clients.cognito import StaticToken
 from stackfox_provider.clients.ratelimit import RateLimits
-from stackfox_provider.clients.stackflow import client as stackflow_client
-from stackfox_provider.clients.stackflow.client import StackFlowClient
+from stackfox_provider.clients.stackflow.client import StackFlowClient, stackflow_client_for, use_client
+from stackfox_provider.errors import RefusedError
 from stackfox_provider.resources.incident_category import IncidentCategoryProvider
 
 URL = "http://flow.test/prod/api"
@@ -74,7 +74,7 @@ def flow(monkeypatch: pytest.MonkeyPatch) -> FakeStackFlow:
     credential = StaticToken("static")
     client = StackFlowClient(URL, credential, transport=httpx.MockTransport(fake.handle),
                              limits=RateLimits(10**6, 10**6))  # fmt: skip
-    monkeypatch.setitem(stackflow_client._clients, (URL, credential.fingerprint), client)
+    use_client(client)  # tests/unit/conftest.py resets the process after each test
     monkeypatch.setenv("STACKFLOW_URL", URL)
     monkeypatch.setenv("STACKFLOW_TOKEN", "static")
     return fake
@@ -116,7 +116,7 @@ def test_an_update_whose_response_is_lost_is_settled_by_reading_back(
             return lost
         return response
 
-    client = stackflow_client._clients[(URL, StaticToken("static").fingerprint)]
+    client = stackflow_client_for(URL, StaticToken("static"))
     monkeypatch.setattr(client.api._http, "_transport", httpx.MockTransport(apply_then_lose))
 
     updated = IncidentCategoryProvider().update(category_id, inputs(), inputs(default_priority="P1"))
@@ -130,7 +130,7 @@ def test_an_update_racing_a_change_to_the_same_field_names_it(flow: FakeStackFlo
     category_id = flow.add(name="network", label="Network")
     flow.before_patch = lambda cid: flow.by_hand(cid, default_priority="P2")
 
-    with pytest.raises(RuntimeError, match=r"someone else changed StackFlow category 'network'.*default_priority"):
+    with pytest.raises(RefusedError, match=r"someone else changed StackFlow category 'network'.*default_priority"):
         IncidentCategoryProvider().update(category_id, inputs(), inputs(default_priority="P1"))
 
 
@@ -204,7 +204,7 @@ def test_a_deactivated_category_declared_inactive_is_adopted_without_a_write(flo
 def test_a_deactivated_category_differing_in_another_field_still_needs_adopt(flow: FakeStackFlow) -> None:
     category_id = flow.add(name="network", label="Network", default_priority="P4", active=False)
 
-    with pytest.raises(RuntimeError, match="already has a category named 'network'") as raised:
+    with pytest.raises(RefusedError, match="already has a category named 'network'") as raised:
         IncidentCategoryProvider().create(inputs())
 
     assert "default_priority: StackFlow has 'P4', the program 'P3'" in str(raised.value)
@@ -216,7 +216,7 @@ def test_a_deactivated_category_differing_in_another_field_still_needs_adopt(flo
 def test_deactivating_an_active_category_still_needs_adopt(flow: FakeStackFlow) -> None:
     category_id = flow.add(name="network", label="Network")
 
-    with pytest.raises(RuntimeError, match=r"active: StackFlow has True, the program False.*Set adopt=True"):
+    with pytest.raises(RefusedError, match=r"active: StackFlow has True, the program False.*Set adopt=True"):
         IncidentCategoryProvider().create(inputs(active=False))
 
     assert [call for call in flow.calls if call[0] != "GET"] == []

@@ -13,6 +13,7 @@ from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox import ConcurrentWriteError
 from stackfox_provider.clients.incidentfox.client import TeamLockedError, TeamMismatchError
 from stackfox_provider.clients.incidentfox.managers import RESERVED_KEY
+from stackfox_provider.errors import RefusedError
 from stackfox_provider.normalize import same
 from stackfox_provider.resources._incidentfox import History
 from stackfox_provider.resources.mcp_server import McpServerProvider
@@ -479,7 +480,7 @@ def test_a_value_of_another_shape_above_an_owned_path_is_never_replaced(team: Fa
     team.overrides["mcp_servers"] = ["github", "pagerduty"]  # the documented list of names, made by hand
     provider = McpServerProvider()
 
-    with pytest.raises(RuntimeError, match=r'mcp_servers is not an object but \["github", "pagerduty"\]'):
+    with pytest.raises(RefusedError, match=r'mcp_servers is not an object but \["github", "pagerduty"\]'):
         provider.create(checked(provider, {"server_id": "gh", "command": "npx"}))
     assert team.writes() == [] and team.overrides["mcp_servers"] == ["github", "pagerduty"]
 
@@ -507,7 +508,7 @@ def test_a_refusal_never_shows_a_webhook_url(team: FakeTeam) -> None:
     team.overrides["webhooks"] = "https://hooks.test/s3cret-token"  # not an object: writing under it is refused
     provider = WebhookProvider()
 
-    with pytest.raises(RuntimeError, match=r"webhooks is not an object but \(secret\)") as refused:
+    with pytest.raises(RefusedError, match=r"webhooks is not an object but \(secret\)") as refused:
         provider.create(checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
     assert "s3cret" not in str(refused.value)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stackfox_provider.resources.catalog import RESOURCES, ResourceType
 from stackfox_provider.review.drift import UNATTRIBUTED, drift_report
 from stackfox_provider.review.model import DriftReport
 from stackfox_provider.review.render import render_drift
@@ -173,3 +174,9 @@ def test_a_field_another_stack_took_over_names_that_stack_and_a_shape_made_by_ha
     text = render_drift(report, "text")
     assert "changed by stack acme/payments/prod (Webhook 'a')" in text
     assert "changed by hand (agents holds a list now, not an object)" in text
+
+
+def test_each_resource_type_is_attributed_to_its_service() -> None:
+    assert {ResourceType.of(resource).service for resource in RESOURCES} == {"IncidentFox", "StackFlow"}
+    assert report_of(step("create", WEBHOOK, "hook", new=state({"url": "u"}))).resources[0].service == "IncidentFox"
+    assert report_of(step("create", CATEGORY, "c", new=state({"name": "c"}))).resources[0].service == "StackFlow"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from stackfox_provider.resources.webhook import WebhookProvider
 from stackfox_provider.review.plan import UNATTRIBUTED, plan_report
 from tests.unit.review.events import CATEGORY, TEAM, WEBHOOK, recorded, run_of, secret, state, step, summary
 
@@ -74,3 +77,18 @@ def test_invalid_input_is_an_error_with_the_check_message() -> None:
         ("TeamConfig 'team'",
          "agents.planner.max_turns: Input should be a valid integer, unable to parse string as an integer")
     ]  # fmt: skip
+
+
+def test_a_computed_output_a_resource_declares_is_never_a_planned_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review code takes computed outputs from the resources themselves (``computed_outputs``)."""
+    old = state({"event": "e", "url": "https://hooks.example.com/a", "delivery_stats": {"sent": 3}})
+    new = state({"event": "e", "url": "https://hooks.example.com/b"})
+
+    def planned() -> list[str]:
+        run = run_of(step("update", WEBHOOK, "hook", old=old, new=new), summary())
+        report = plan_report(run, project="p", stack="s", refreshed=False)
+        return [field.path for field in report.services[0].resources[0].fields]
+
+    assert sorted(planned()) == ["delivery_stats.sent", "url"], "an output no resource declares is a field"
+    monkeypatch.setattr(WebhookProvider, "computed_outputs", (*WebhookProvider.computed_outputs, "delivery_stats"))
+    assert planned() == ["url"]
