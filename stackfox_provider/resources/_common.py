@@ -421,10 +421,18 @@ class StackfoxResource(Resource):
         """``pulumi-python:dynamic/<module>:<name>``, as the engine names the type."""
         return f"pulumi-python:{cls._resource_type_name}"
 
-    def _register(self, resource_name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None) -> None:
-        """Register with the provider's secret inputs wrapped as secrets, and its secret outputs kept so."""
+    def _register(
+        self, resource_name: str, arguments: Mapping[str, Any], opts: pulumi.ResourceOptions | None
+    ) -> None:
+        """Register the resource: its inputs are the ``arguments`` (the constructor's, by name) that are fields
+        of the inputs model, secret inputs wrapped as secrets; its computed outputs are declared here too."""
         provider = self.provider_class(resource_name)
         secrets = provider.secret_inputs
-        props = {key: pulumi.Output.secret(v) if key in secrets and v is not None else v for key, v in props.items()}
+        props = {
+            name: pulumi.Output.secret(value) if name in secrets and value is not None else value
+            for name in provider.inputs_model.model_fields
+            for value in [arguments.get(name)]
+        }
+        props.update(dict.fromkeys(provider.computed_outputs))  # None: an output the provider computes
         kept = pulumi.ResourceOptions(additional_secret_outputs=[*secrets, *provider.secret_outputs])
         super().__init__(provider, resource_name, props, pulumi.ResourceOptions.merge(opts, kept))

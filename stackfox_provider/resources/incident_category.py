@@ -418,19 +418,5 @@ class IncidentCategory(StackfoxResource, module="stackflow", name="IncidentCateg
         connection: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "name": name,
-            "label": label,
-            "description": description,
-            "subcategories": subcategories,
-            "default_priority": default_priority,
-            "default_assignment_group": default_assignment_group,
-            "active": active,
-            "deletion_policy": deletion_policy,
-            "force_delete": force_delete,
-            "adopt": adopt,
-            "connection": connection,
-            "created_at": None,
-            "updated_at": None,
-        }
-        self._register(resource_name, props, opts)
+        # Every keyword argument is a field of the inputs model (tests/unit/resources/test_reference.py).
+        self._register(resource_name, locals(), opts)

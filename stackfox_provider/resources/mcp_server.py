@@ -169,22 +169,5 @@ class McpServer(StackfoxResource, module="incidentfox", name="McpServer"):
         take_over_from: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "server_id": server_id,
-            "name": name,
-            "type": type,
-            "command": command,
-            "args": args,
-            "url": url,
-            "headers": headers,
-            "env": env,
-            "enabled_tools": enabled_tools,
-            "enabled": enabled,
-            "connection": connection,
-            "on_delete": on_delete,
-            "take_over_from": take_over_from,
-            "team_id": None,
-            "owned_paths": None,
-            "previous": None,
-        }
-        self._register(resource_name, props, opts)
+        # Every keyword argument is a field of the inputs model (tests/unit/resources/test_reference.py).
+        self._register(resource_name, locals(), opts)

@@ -270,21 +270,5 @@ class TeamConfig(StackfoxResource, module="incidentfox", name="TeamConfig"):
         take_over_from: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "entrance_agent": entrance_agent,
-            "agents": agents,
-            "feature_flags": feature_flags,
-            "routing": routing,
-            "output_config": output_config,
-            "tools": tools,
-            "knowledge_source": knowledge_source,
-            "alerts": alerts,
-            "custom": custom,
-            "connection": connection,
-            "on_delete": on_delete,
-            "take_over_from": take_over_from,
-            "team_id": None,
-            "owned_paths": None,
-            "previous": None,
-        }
-        self._register(resource_name, props, opts)
+        # Every keyword argument is a field of the inputs model (tests/unit/resources/test_reference.py).
+        self._register(resource_name, locals(), opts)

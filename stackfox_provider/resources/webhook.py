@@ -86,15 +86,5 @@ class Webhook(StackfoxResource, module="incidentfox", name="Webhook"):
         take_over_from: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {
-            "event": event,
-            "url": url,
-            "allow_loopback_http": allow_loopback_http,
-            "connection": connection,
-            "on_delete": on_delete,
-            "take_over_from": take_over_from,
-            "team_id": None,
-            "owned_paths": None,
-            "previous": None,
-        }
-        self._register(resource_name, props, opts)
+        # Every keyword argument is a field of the inputs model (tests/unit/resources/test_reference.py).
+        self._register(resource_name, locals(), opts)
