@@ -60,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         "the sandbox's sandbox.json; tokens and passwords are stored as secrets.",
     )
     add_project_arguments(use_sandbox)
-    use_sandbox.add_argument("--sandbox-dir", type=Path, default=Path(".stackfox/sandbox"), help="the sandbox's state")
+    from stackfox_sandbox.settings import DEFAULT_STATE_DIR  # pydantic only: no sandbox extra needed
+
+    use_sandbox.add_argument("--sandbox-dir", type=Path, default=DEFAULT_STATE_DIR, help="the sandbox's state")
     use_sandbox.add_argument("--stack", default="dev", help="the stack to configure (default: dev)")
     use_sandbox.set_defaults(handler=_use_sandbox)
     register_review_commands(commands)  # stackfox drift, stackfox plan
@@ -102,13 +104,11 @@ def _pulumi(args: argparse.Namespace) -> int:
     return engine.run_cli(pulumi_args, cwd=args.cwd.resolve()).returncode
 
 
-#: sandbox.json field -> (stack config key, secret?)
-
-
 def _use_sandbox(args: argparse.Namespace) -> int:
     from stackfox_sandbox.info import SandboxInfo  # pydantic only: no sandbox extra needed
+    from stackfox_sandbox.settings import INFO_FILE
 
-    info_file = args.sandbox_dir / "sandbox.json"
+    info_file = args.sandbox_dir / INFO_FILE
     try:
         info = SandboxInfo.read(info_file)
     except (OSError, ValueError) as error:

@@ -11,13 +11,16 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
-from stackfox_sandbox import control, incidentfox, oauth, stackflow
+from stackfox_sandbox import control
 from stackfox_sandbox.context import RequestContext, Service, classify, new_request_id
 from stackfox_sandbox.errors import ApiError, OssCrash, crash_response, error_response, uses_detail
 from stackfox_sandbox.gateway import Gateway
+from stackfox_sandbox.incidentfox import routes as incidentfox
 from stackfox_sandbox.openapi import build_openapi
 from stackfox_sandbox.runtime import Runtime
 from stackfox_sandbox.settings import CONTROL_PREFIX, INCIDENTFOX_PREFIX, STACKFLOW_PREFIX
+from stackfox_sandbox.stackflow import oauth
+from stackfox_sandbox.stackflow import routes as stackflow
 
 
 def _context(request: Request) -> RequestContext:

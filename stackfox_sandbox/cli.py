@@ -10,13 +10,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any, get_args
 
 from pydantic import ValidationError
 
 from stackfox_sandbox.faults import FaultSpec
-from stackfox_sandbox.settings import DEFAULT_STATE_DIR, RuntimeSettings, SandboxSettings
+from stackfox_sandbox.settings import DEFAULT_STATE_DIR, Dialect, RuntimeSettings, SandboxSettings
 
 EXIT_NOT_RUNNING = 3
+SETTINGS_JSON = "--settings-json"
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,6 +39,12 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
 
     serve = actions.add_parser("serve", help="run in the foreground until interrupted")
     _add_server_options(serve)
+    serve.add_argument(
+        SETTINGS_JSON,
+        metavar="JSON",
+        help="every setting as one SandboxSettings document, instead of the options above (how `start` hands "
+        "them to the sandbox it runs)",
+    )
     serve.set_defaults(handler=_serve)
 
     stop = actions.add_parser("stop", help="stop the background sandbox")
@@ -60,55 +68,61 @@ def _add_state_dir(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The options of ``start`` and ``serve``. Each sets the settings field its ``dest`` names and has that field's
+    default; ``--fault``, ``--error-rate`` and ``--latency`` make fault rules."""
+    defaults = SandboxSettings()
+
+    def field(flag: str, name: str, **kwargs: Any) -> None:
+        model = defaults.runtime if name in RuntimeSettings.model_fields else defaults
+        parser.add_argument(flag, dest=name, default=getattr(model, name), **kwargs)
+
     _add_state_dir(parser)
-    parser.add_argument("--port", type=int, default=0, help="API port (default: the last one if free, else any)")
-    parser.add_argument("--moto-port", type=int, default=0, help="Cognito (moto) port (default: as --port)")
-    parser.add_argument("--incidentfox-dialect", choices=["hosted", "oss"], default="hosted", dest="dialect")
-    parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--max-token-age", type=float, metavar="SECONDS", help="reject older StackFlow tokens")
-    parser.add_argument(
+    field("--port", "port", type=int, help="API port (default: the last one if free, else any)")
+    field("--moto-port", "moto_port", type=int, help="Cognito (moto) port (default: as --port)")
+    field("--incidentfox-dialect", "dialect", choices=get_args(Dialect))
+    field("--region", "region")
+    field("--max-token-age", "max_token_age", type=float, metavar="SECONDS", help="reject older StackFlow tokens")
+    field(
         "--unlocked-write-window",
+        "unlocked_write_window",
         type=float,
         metavar="SECONDS",
         help="IncidentFox team writes wait this long between read and write without a lock (lost updates)",
     )
-    parser.add_argument("--read-limit", type=int, default=100, help="reads per token per minute")
-    parser.add_argument("--write-limit", type=int, default=20, help="writes per token per minute")
-    parser.add_argument("--time-scale", type=float, default=1.0, help="60 makes a rate-limit minute last 1 s")
-    parser.add_argument("--token-validity", type=int, default=3600, help="client-credentials token life (s)")
-    parser.add_argument("--jwks-refetch-interval", type=float, default=5.0, help="min seconds between reloads")
-    parser.add_argument("--testing", action="store_true", help="enable the /_sandbox control endpoint")
+    field("--read-limit", "read_limit", type=int, help="reads per token per minute")
+    field("--write-limit", "write_limit", type=int, help="writes per token per minute")
+    field("--time-scale", "time_scale", type=float, help="60 makes a rate-limit minute last 1 s")
+    field("--token-validity", "token_validity", type=int, help="client-credentials token life (s)")
+    field("--jwks-refetch-interval", "jwks_refetch_interval", type=float, help="min seconds between reloads")
+    field("--testing", "testing", action="store_true", help="enable the /_sandbox control endpoint")
     parser.add_argument("--fault", action="append", default=[], metavar="JSON", help="a fault rule (repeatable)")
     parser.add_argument("--error-rate", type=float, default=0.0, help="share of requests answered 500/502/503")
     parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="added to every request")
-    parser.add_argument("--seed", type=int, help="seed for probabilistic faults")
+    field("--seed", "seed", type=int, help="seed for probabilistic faults")
 
 
 def settings_from_args(args: argparse.Namespace) -> SandboxSettings:
-    """Validated settings from parsed options."""
+    """Validated settings from parsed options, or, when ``serve`` got ``--settings-json``, from that document."""
+    settings = _settings_from_options(args)
+    document: str | None = getattr(args, "settings_json", None)
+    if document is None:
+        return settings
+    if settings != SandboxSettings():
+        raise ValueError(f"{SETTINGS_JSON} replaces the other options: give one or the other")
+    return SandboxSettings.model_validate_json(document)
+
+
+def _settings_from_options(args: argparse.Namespace) -> SandboxSettings:
+    given = vars(args)
     faults = [FaultSpec.model_validate_json(text) for text in args.fault]
     if args.error_rate > 0:
         faults.append(FaultSpec(kind="error", rate=args.error_rate))
     if args.latency > 0:
         faults.append(FaultSpec(kind="latency", seconds=args.latency))
     return SandboxSettings(
-        state_dir=args.state_dir,
-        port=args.port,
-        moto_port=args.moto_port,
-        dialect=args.dialect,
-        region=args.region,
-        testing=args.testing,
-        runtime=RuntimeSettings(
-            read_limit=args.read_limit,
-            write_limit=args.write_limit,
-            time_scale=args.time_scale,
-            max_token_age=args.max_token_age,
-            unlocked_write_window=args.unlocked_write_window,
-        ),
-        token_validity=args.token_validity,
-        jwks_refetch_interval=args.jwks_refetch_interval,
+        **{name: given[name] for name in SandboxSettings.model_fields if name in given},
+        runtime=RuntimeSettings(**{name: given[name] for name in RuntimeSettings.model_fields}),
         faults=faults,
-        seed=args.seed,
     )
 
 

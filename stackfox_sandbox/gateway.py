@@ -17,11 +17,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from stackfox_sandbox.context import Principal, RequestContext, Service, classify, new_request_id
 from stackfox_sandbox.errors import ApiError, error_response, simple_error
 from stackfox_sandbox.faults import Fault
-from stackfox_sandbox.incidentfox_store import AuthFailure
+from stackfox_sandbox.incidentfox.store import AuthFailure
 from stackfox_sandbox.ratelimit import RateDecision, limit_class
 from stackfox_sandbox.runtime import Runtime
 from stackfox_sandbox.settings import INCIDENTFOX_PREFIX, STACKFLOW_PREFIX
-from stackfox_sandbox.tokens import TokenError
+from stackfox_sandbox.stackflow.tokens import TokenError
 
 log = logging.getLogger(__name__)
 

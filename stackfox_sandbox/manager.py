@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 from pydantic import ValidationError
 
+from stackfox_sandbox.cli import SETTINGS_JSON
 from stackfox_sandbox.info import SandboxInfo
 from stackfox_sandbox.settings import INFO_FILE, LOG_FILE, SandboxSettings
 
@@ -31,42 +32,12 @@ class Started:
     seconds: float
 
 
-def serve_argv(settings: SandboxSettings) -> list[str]:
-    """Command-line options of ``sandbox serve`` that reproduce ``settings``."""
-    live = settings.runtime
-    argv = [
-        "--state-dir",
-        str(settings.state_dir.resolve()),
-        "--port",
-        str(settings.port),
-        "--moto-port",
-        str(settings.moto_port),
-        "--incidentfox-dialect",
-        settings.dialect,
-        "--region",
-        settings.region,
-        "--read-limit",
-        str(live.read_limit),
-        "--write-limit",
-        str(live.write_limit),
-        "--time-scale",
-        repr(live.time_scale),
-        "--token-validity",
-        str(settings.token_validity),
-        "--jwks-refetch-interval",
-        repr(settings.jwks_refetch_interval),
-    ]
-    if live.max_token_age is not None:
-        argv += ["--max-token-age", repr(live.max_token_age)]
-    if live.unlocked_write_window is not None:
-        argv += ["--unlocked-write-window", repr(live.unlocked_write_window)]
-    if settings.testing:
-        argv.append("--testing")
-    if settings.seed is not None:
-        argv += ["--seed", str(settings.seed)]
-    for fault in settings.faults:
-        argv += ["--fault", fault.model_dump_json(exclude_defaults=True)]
-    return argv
+def serve_command(settings: SandboxSettings) -> list[str]:
+    """The command that runs ``sandbox serve`` with exactly ``settings``, handed over whole as one JSON document
+    (the state directory made absolute)."""
+    resolved = settings.model_copy(update={"state_dir": settings.state_dir.resolve()})
+    document = resolved.model_dump_json()
+    return [sys.executable, "-m", "stackfox_sandbox", "sandbox", "serve", SETTINGS_JSON, document]
 
 
 def info_path(state_dir: Path) -> Path:
@@ -120,7 +91,7 @@ def start(settings: SandboxSettings, timeout: float = 60.0) -> Started:
     if existing is not None:
         raise SandboxError(f"a sandbox is already running for {state_dir} (pid {existing.pid})")
     info_path(state_dir).unlink(missing_ok=True)
-    command = [sys.executable, "-m", "stackfox_sandbox", "sandbox", "serve", *serve_argv(settings)]
+    command = serve_command(settings)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_PROXY": "127.0.0.1,localhost"}
     began = time.monotonic()
     with open(state_dir / LOG_FILE, "ab") as log_file:

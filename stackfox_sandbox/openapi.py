@@ -64,7 +64,8 @@ def build_openapi(
     service: Literal["stackflow", "incidentfox"], dialect: Dialect = "hosted", origin: str = DEFAULT_ORIGIN
 ) -> dict[str, Any]:
     """The OpenAPI document of one service (paths relative to its base URL)."""
-    from stackfox_sandbox import incidentfox, stackflow
+    from stackfox_sandbox.incidentfox import routes as incidentfox
+    from stackfox_sandbox.stackflow import routes as stackflow
 
     if service == "stackflow":
         app = FastAPI(title="StackFlow API (stackfox sandbox)", version="1.0.0", description=STACKFLOW_DESCRIPTION)

@@ -6,16 +6,16 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from stackfox_sandbox.cognito import CognitoPool
 from stackfox_sandbox.faults import FaultInjector
 from stackfox_sandbox.identity import Identity
-from stackfox_sandbox.incidentfox_store import ConfigRepo
+from stackfox_sandbox.incidentfox.store import ConfigRepo
 from stackfox_sandbox.ratelimit import SlidingWindowLimiter
 from stackfox_sandbox.requestlog import RequestLog
 from stackfox_sandbox.settings import RuntimeSettings, SandboxSettings
-from stackfox_sandbox.stackflow_store import StackFlowRepo
+from stackfox_sandbox.stackflow.cognito import CognitoPool
+from stackfox_sandbox.stackflow.store import StackFlowRepo
+from stackfox_sandbox.stackflow.tokens import SigningKey, StackFlowVerifier
 from stackfox_sandbox.store import Store
-from stackfox_sandbox.tokens import SigningKey, StackFlowVerifier
 
 
 @dataclass

@@ -12,11 +12,10 @@ import time
 import uvicorn
 
 from stackfox_sandbox.app import create_app
-from stackfox_sandbox.cognito import SCOPES, CognitoPool, MotoServer, bootstrap
-from stackfox_sandbox.defaults import ORG_ID, TEAM_ID
 from stackfox_sandbox.faults import FaultInjector
 from stackfox_sandbox.identity import Identity
-from stackfox_sandbox.incidentfox_store import ConfigRepo
+from stackfox_sandbox.incidentfox.defaults import ORG_ID, TEAM_ID
+from stackfox_sandbox.incidentfox.store import ConfigRepo
 from stackfox_sandbox.info import SandboxInfo
 from stackfox_sandbox.ratelimit import SlidingWindowLimiter
 from stackfox_sandbox.requestlog import RequestLog
@@ -29,9 +28,10 @@ from stackfox_sandbox.settings import (
     STACKFLOW_PREFIX,
     SandboxSettings,
 )
-from stackfox_sandbox.stackflow_store import StackFlowRepo
+from stackfox_sandbox.stackflow.cognito import SCOPES, CognitoPool, MotoServer, bootstrap
+from stackfox_sandbox.stackflow.store import StackFlowRepo
+from stackfox_sandbox.stackflow.tokens import JwksCache, SigningKey, StackFlowVerifier
 from stackfox_sandbox.store import Store, isoformat, utcnow
-from stackfox_sandbox.tokens import JwksCache, SigningKey, StackFlowVerifier
 
 log = logging.getLogger("stackfox_sandbox")
 

@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
+import boto3
 import httpx
 import pytest
-from botocore.config import Config  # type: ignore[import-untyped]
+from botocore.config import Config
 
 from stackfox_sandbox import manager
 from stackfox_sandbox.faults import FaultSpec
@@ -28,26 +28,27 @@ from stackfox_sandbox.settings import Dialect, RuntimeSettings, SandboxSettings
 
 START_TIMEOUT = 90.0
 TOKEN_REUSE_MARGIN = 300
+_DEFAULTS = SandboxSettings()  # where the defaults of sandbox_settings() come from
 
 
 def sandbox_settings(
     state_dir: Path,
     *,
-    dialect: Dialect = "hosted",
+    dialect: Dialect = _DEFAULTS.dialect,
     testing: bool = True,
-    read_limit: int = 100,
-    write_limit: int = 20,
-    time_scale: float = 1.0,
-    max_token_age: float | None = None,
-    unlocked_write_window: float | None = None,
+    read_limit: int = _DEFAULTS.runtime.read_limit,
+    write_limit: int = _DEFAULTS.runtime.write_limit,
+    time_scale: float = _DEFAULTS.runtime.time_scale,
+    max_token_age: float | None = _DEFAULTS.runtime.max_token_age,
+    unlocked_write_window: float | None = _DEFAULTS.runtime.unlocked_write_window,
     faults: list[dict[str, Any] | FaultSpec] | None = None,
-    port: int = 0,
-    moto_port: int = 0,
-    token_validity: int = 3600,
-    jwks_refetch_interval: float = 5.0,
-    seed: int | None = None,
+    port: int = _DEFAULTS.port,
+    moto_port: int = _DEFAULTS.moto_port,
+    token_validity: int = _DEFAULTS.token_validity,
+    jwks_refetch_interval: float = _DEFAULTS.jwks_refetch_interval,
+    seed: int | None = _DEFAULTS.seed,
 ) -> SandboxSettings:
-    """Settings for a test sandbox (testing enabled by default)."""
+    """Settings for a test sandbox: the model's defaults, but testing enabled."""
     return SandboxSettings(
         state_dir=state_dir,
         port=port,

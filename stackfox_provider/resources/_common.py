@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import UnionType
-from typing import Annotated, Any, ClassVar, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 import pulumi
@@ -15,6 +15,7 @@ from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, Resource
 from pulumi.runtime.rpc import UNKNOWN
 
 from stackfox_provider import settings
+from stackfox_provider.normalize import integral, same
 
 PROVIDER_KEY = "__provider"
 #: Longest URL stackfox accepts anywhere (what browsers and most proxies handle).
@@ -170,6 +171,8 @@ def is_unknown(value: Any) -> bool:
     """True when ``value`` is, or contains, a value Pulumi will only know after apply (preview)."""
     if isinstance(value, str):
         return value == UNKNOWN
+    if isinstance(value, pydantic.BaseModel):
+        return is_unknown(dict(value))
     if isinstance(value, Mapping):
         return any(is_unknown(item) for item in value.values())
     if isinstance(value, list | tuple):
@@ -367,7 +370,24 @@ def _has(node: Any, part: Any) -> bool:
     return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
 
 
-class StackfoxProvider(ResourceProvider):
+def _construct(annotation: Any, value: Any) -> Any:
+    """``value`` as given, shaped as ``annotation`` (unwrapped): an object of a model becomes that model without
+    validation (``model_construct``: a missing field gets its default), a whole number an int."""
+    if isinstance(value, Mapping):
+        if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+            fields = {key: _construct(_step(annotation, key), item) for key, item in value.items()}
+            return annotation.model_construct(**{key: fields[key] for key in annotation.model_fields if key in fields})
+        return {key: _construct(_step(annotation, key), item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_construct(_step(annotation, index), item) for index, item in enumerate(value)]
+    return integral(value)
+
+
+#: A provider's inputs model (covariant: a Webhook provider is a provider of some inputs model).
+InputsT = TypeVar("InputsT", bound=StrictModel, covariant=True)
+
+
+class StackfoxProvider(ResourceProvider, Generic[InputsT]):
     """Base of stackfox's providers: keeps stack config in the process (not on the pickled object).
 
     The object is pickled into each resource's state with the resource's name and its stack's
@@ -379,8 +399,9 @@ class StackfoxProvider(ResourceProvider):
     serialize_as_secret_always = False
     #: The service the resource configures, as reports name it ("IncidentFox", "StackFlow").
     service: ClassVar[str]
-    #: The resource's inputs, validated by ``check()``.
-    inputs_model: ClassVar[type[StrictModel]]
+    #: The resource's inputs, validated by ``check()`` and parsed by every operation (``inputs_of``); set on the
+    #: class (not a ClassVar only because a ClassVar cannot name a type variable).
+    inputs_model: type[InputsT]
     #: Outputs the provider computes (never inputs of the program): reviews never compare them.
     computed_outputs: ClassVar[tuple[str, ...]] = ()
     #: Inputs that are always secrets (encrypted in state, masked in outputs and reviews).
@@ -409,11 +430,52 @@ class StackfoxProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         settings.load_stack_config(req.config)
 
+    def inputs_of(self, props: Mapping[str, Any]) -> InputsT:
+        """The resource's inputs in ``props`` (inputs ``check()`` returned, or outputs recorded in state).
+
+        Only the model's fields are read (not computed outputs, nor ``__provider``); a field that state
+        written before it existed lacks gets the model's default. Values that do not validate are taken
+        as given, as the operations took them before they were typed: a value still unknown (preview
+        runs ``check()`` and ``diff()`` with them), or state recorded under an earlier version's looser
+        rules, which a refresh or delete must still handle.
+        """
+        model = self.inputs_model
+        fields = {name: props[name] for name in model.model_fields if name in props}
+        if not is_unknown(fields):
+            try:
+                return model.model_validate(fields)
+            except pydantic.ValidationError:
+                pass
+        constructed: InputsT = _construct(model, fields)
+        return constructed
+
+    @staticmethod
+    def props_of(
+        inputs: StrictModel, *, include: Iterable[str] | None = None, exclude: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """``inputs`` as properties (outputs, state, what is written): JSON, without unset fields, whole numbers
+        as ints (Pulumi sends every number as a float, and a free-form value keeps what it is sent)."""
+        dumped = inputs.model_dump(
+            mode="json",
+            include=None if include is None else set(include),
+            exclude=set(exclude),
+            exclude_none=True,
+            warnings=False,  # taken as given (inputs_of): a value of another type is written as it is
+        )
+        props: dict[str, Any] = integral(dumped)
+        return props
+
+    def changed_inputs(self, old: StrictModel, new: StrictModel) -> list[str]:
+        """The inputs whose values differ, field by field as JSON compares them (12 is 12.0, a missing value
+        is null); a value still unknown in preview differs from every known one."""
+        before, after = self.props_of(old), self.props_of(new)
+        return [name for name in self.inputs_model.model_fields if not same(before.get(name), after.get(name))]
+
 
 class StackfoxResource(Resource):
     """Base of stackfox's resource classes: each names its provider class once, and knows its type token."""
 
-    provider_class: ClassVar[type[StackfoxProvider]]
+    provider_class: ClassVar[type[StackfoxProvider[StrictModel]]]
     _resource_type_name: ClassVar[str]  # set by Pulumi from the class statement's module= and name=
 
     @classmethod

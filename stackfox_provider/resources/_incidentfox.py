@@ -19,7 +19,7 @@ import sys
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import pydantic
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
@@ -47,12 +47,9 @@ from stackfox_provider.resources._common import (
     is_unknown,
     nonblank,
     validate,
-    without_provider,
 )
 
 OnDelete = Literal["restore", "clear", "retain"]
-#: Outputs stackfox computes; never compared with the program's inputs.
-COMPUTED = ("team_id", "owned_paths", "previous", "inherited_fields", "managed_elsewhere", "shape_mismatches")
 #: Statuses with which IncidentFox refuses a write it will not apply (validation, locked fields).
 REFUSED = frozenset({400, 403, 422})
 
@@ -84,13 +81,17 @@ class Connection(StrictModel):
 STACK_PATTERN = r"^[^/\s]{1,100}/[^/\s]{1,100}/[^/\s]{1,100}$"
 
 
+def _config_key(key: str) -> str:
+    return settings.BY_KEY[key].config_key
+
+
 class IncidentFoxInputs(StrictModel):
     """Inputs every IncidentFox resource takes."""
 
     connection: Connection | None = pydantic.Field(
         default=None,
-        description="the IncidentFox team to manage when not the stack's (stackfox:incidentfoxUrl/Token): {url, "
-        "token}; the token is kept encrypted in state",
+        description=f"the IncidentFox team to manage when not the stack's ({_config_key('incidentfoxUrl')}, "
+        f"{_config_key('incidentfoxToken')}): {{url, token}}; the token is kept encrypted in state",
     )
     on_delete: OnDelete = pydantic.Field(
         default="restore",
@@ -164,6 +165,44 @@ class History(pydantic.BaseModel):
         return self.model_copy(update={"priors": [prior for prior in self.priors if tuple(prior.path) in wanted]})
 
 
+class ComputedOutputs(pydantic.BaseModel):
+    """The outputs stackfox computes beside the inputs, as a resource's state holds them (any version's)."""
+
+    team_id: str | None = pydantic.Field(default=None, description="the team the resource manages")
+    owned_paths: list[list[str]] = pydantic.Field(default_factory=list, description="the config paths it owns")
+    previous: str | list[Any] | None = pydantic.Field(
+        default=None, description="what they held before the stack: History as JSON text (a list before 0.2)"
+    )
+    inherited_fields: list[str] = pydantic.Field(
+        default_factory=list, description="refresh: the owned inputs the team inherits (unset there)"
+    )
+    managed_elsewhere: dict[str, str] = pydantic.Field(
+        default_factory=dict, description="refresh: the owned inputs another stack manages now, and which"
+    )
+    shape_mismatches: dict[str, str] = pydantic.Field(
+        default_factory=dict, description="refresh: the owned inputs under a value of another shape, and why"
+    )
+
+    @classmethod
+    def of(cls, outputs: Mapping[str, Any]) -> ComputedOutputs:
+        """The computed outputs in ``outputs`` (a resource's state); the inputs there are left out, a null is unset."""
+        return cls.model_validate({name: outputs[name] for name in cls.model_fields if outputs.get(name) is not None})
+
+    @property
+    def paths(self) -> list[KeyPath]:
+        return [tuple(path) for path in self.owned_paths]
+
+    @property
+    def history(self) -> History:
+        return History.from_state(self.previous)
+
+
+#: Outputs stackfox computes; never compared with the program's inputs.
+COMPUTED = tuple(ComputedOutputs.model_fields)
+#: The inputs model of an IncidentFox provider.
+FoxInputsT = TypeVar("FoxInputsT", bound=IncidentFoxInputs)
+
+
 @dataclass
 class Retirement:
     """What giving paths back writes: ``values`` as they are, ``removals`` taken out (to inherited)."""
@@ -173,14 +212,13 @@ class Retirement:
     notes: list[str] = field(default_factory=list)
 
 
-class OwnedPathsProvider(StackfoxProvider):
+class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
     """A provider whose resource owns the config paths ``desired()`` names, and nothing else."""
 
     service = "IncidentFox"
     computed_outputs = COMPUTED
     secret_inputs: ClassVar[tuple[str, ...]] = ("connection",)
     secret_outputs: ClassVar[tuple[str, ...]] = ("previous",)
-    inputs_model: ClassVar[type[IncidentFoxInputs]]
     #: Input properties that name *which* paths are owned: changing one replaces the resource.
     identity_properties: ClassVar[tuple[str, ...]] = ()
     #: Input properties whose values are written to the team's config.
@@ -194,17 +232,17 @@ class OwnedPathsProvider(StackfoxProvider):
     # -- what a subclass defines --------------------------------------------------------------------
 
     @abstractmethod
-    def config_path(self, inputs: Mapping[str, Any], input_path: KeyPath) -> KeyPath:
+    def config_path(self, inputs: FoxInputsT, input_path: KeyPath) -> KeyPath:
         """Where the value at ``input_path`` of the inputs lives in the team's config."""
 
     @abstractmethod
-    def input_path(self, inputs: Mapping[str, Any], config_path: KeyPath) -> KeyPath:
+    def input_path(self, inputs: FoxInputsT, config_path: KeyPath) -> KeyPath:
         """The inverse of ``config_path``."""
 
     @abstractmethod
-    def resource_id(self, inputs: Mapping[str, Any], team_id: str) -> str: ...
+    def resource_id(self, inputs: FoxInputsT, team_id: str) -> str: ...
 
-    def entry(self, inputs: Mapping[str, Any]) -> KeyPath | None:
+    def entry(self, inputs: FoxInputsT) -> KeyPath | None:
         """The object the resource's paths belong to, when its existence matters on delete."""
         return None
 
@@ -227,7 +265,7 @@ class OwnedPathsProvider(StackfoxProvider):
         result = validate(self.inputs_model, news)
         if result.failures or self.name is None:
             return result
-        inputs = without_provider(result.inputs)
+        inputs = self.inputs_of(result.inputs)
         things = {(_team_key(inputs), path): path for path in self.desired(inputs)}
         for thing, other in claims.claim(self._label(), things).items():
             path = things[thing]  # type: ignore[index]
@@ -242,20 +280,17 @@ class OwnedPathsProvider(StackfoxProvider):
         return result
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        self._verify_token(news)
-        replaces = [key for key in self.identity_properties if not same(olds.get(key), news.get(key))]
-        if _connection_url(olds) != _connection_url(news):
+        old, new = self.inputs_of(olds), self.inputs_of(news)
+        self._verify_token(new.connection)
+        changed = self.changed_inputs(old, new)
+        replaces = [key for key in self.identity_properties if key in changed]
+        if _connection_url(old) != _connection_url(new):
             replaces.append("connection")
-        changed = bool(replaces) or any(
-            not same(olds.get(key), news.get(key))
-            for key in (*self.value_properties, "on_delete", "connection", "take_over_from")
-            if key in olds or key in news
-        )
-        return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
+        return DiffResult(changes=bool(changed or replaces), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = without_provider(props)
-        client = self._client(inputs)
+        inputs = self.inputs_of(props)
+        client = self._client(inputs.connection)
         desired = self.desired(inputs)
         with client.exclusive():
             snapshot = client.team_overrides()
@@ -276,88 +311,90 @@ class OwnedPathsProvider(StackfoxProvider):
         return CreateResult(self.resource_id(inputs, team_id), self._outputs(inputs, team_id, desired, history))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        outputs = without_provider(props)
-        client = self._client(outputs)
-        self._same_team(client, outputs)
+        recorded, computed = self.inputs_of(props), ComputedOutputs.of(props)
+        client = self._client(recorded.connection)
+        self._same_team(client, computed.team_id)
         snapshot = client.team_overrides()
         snapshot.ensure_writable()  # a refresh or drift run says so too, rather than "no drift"
         current = snapshot.overrides
-        owned = _owned_paths(outputs)
+        owned = computed.paths
         # A key cannot be deleted from IncidentFox: an owned path that is null or unset is drift
         # to repair (an update), never a deleted resource, and its recorded history stays.
         live = {path: get_path(current, path) for path in owned}
-        inputs = {key: value for key, value in outputs.items() if key not in (*COMPUTED, *self.value_properties)}
+        inputs = self.props_of(recorded, exclude=self.value_properties)
         inputs.update(
-            nest({self.input_path(outputs, path): value for path, value in live.items() if value is not None})
+            nest({self.input_path(recorded, path): value for path, value in live.items() if value is not None})
         )
         mismatches = {
-            dotted(self.input_path(outputs, path)): problem
+            dotted(self.input_path(recorded, path)): problem
             for path in owned
             if (problem := _shape_mismatch(current, path)) is not None
         }
         inherited = [
             field
             for path in owned
-            if is_unset(current, path) and (field := dotted(self.input_path(outputs, path))) not in mismatches
+            if is_unset(current, path) and (field := dotted(self.input_path(recorded, path))) not in mismatches
         ]
         elsewhere = {
-            dotted(self.input_path(outputs, path)): f"{manager.stack} ({manager.resource})"
+            dotted(self.input_path(recorded, path)): f"{manager.stack} ({manager.resource})"
             for path, manager in self._managers(current, owned).items()
             if not self._mine(manager)
         }
-        computed = {key: outputs.get(key) for key in COMPUTED}
-        computed.update(inherited_fields=inherited, managed_elsewhere=elsewhere, shape_mismatches=mismatches)
-        return ReadResult(id_, {**inputs, **computed}, inputs)
+        refreshed = computed.model_copy(
+            update={"inherited_fields": inherited, "managed_elsewhere": elsewhere, "shape_mismatches": mismatches}
+        )
+        return ReadResult(id_, {**inputs, **refreshed.model_dump()}, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = without_provider(news)
-        client = self._client(inputs)
+        inputs, computed = self.inputs_of(news), ComputedOutputs.of(olds)
+        team_id = str(computed.team_id)
+        client = self._client(inputs.connection)
         desired = self.desired(inputs)
-        history = History.from_state(olds.get("previous"))
-        owned_before = _owned_paths(olds)
+        history = computed.history
+        owned_before = computed.paths
         with client.exclusive():
-            self._same_team(client, olds)
+            self._same_team(client, computed.team_id)
             snapshot = client.team_overrides()
             snapshot.ensure_writable()
             current = snapshot.overrides
             self._never_replace_whole(current, desired)
             managers = self._managers(current, desired)
-            self._refuse_managed_elsewhere(inputs, str(olds.get("team_id")), managers)
+            self._refuse_managed_elsewhere(inputs, team_id, managers)
             taken = [path for path in desired if path not in owned_before]
             history = self._take(client, inputs, current, taken, history, managers)
             # Paths no longer declared go back as on delete; the declared ones take their values.
             dropped = [path for path in owned_before if path not in desired]
             released = self._still_ours(current, self._not_declared_elsewhere(inputs, dropped))
-            on_delete: OnDelete = inputs.get("on_delete", "restore")
+            on_delete = inputs.on_delete
             retirement = Retirement() if on_delete == "retain" else self.retirement(released, history, on_delete)
             retirement.values.update({p: v for p, v in desired.items() if not same(v, get_path(current, p))})
             records = {**self._records(current, desired, history), **self._releases(current, released)}
             self._never_replace_whole(current, records)
             expected = self._give_back(client, inputs, current, retirement, history, records)
         client.confirm({**expected, **desired, **records}, self._reason(inputs))
-        outputs = self._outputs(inputs, str(olds.get("team_id")), desired, history.only(desired))
+        outputs = self._outputs(inputs, team_id, desired, history.only(desired))
         return UpdateResult(outputs)
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        outputs = without_provider(props)
-        on_delete: OnDelete = outputs.get("on_delete", "restore")
-        client = self._client(outputs)
-        history = History.from_state(outputs.get("previous"))
-        paths = self._not_declared_elsewhere(outputs, _owned_paths(outputs))
+        inputs, computed = self.inputs_of(props), ComputedOutputs.of(props)
+        on_delete = inputs.on_delete
+        client = self._client(inputs.connection)
+        history = computed.history
+        paths = self._not_declared_elsewhere(inputs, computed.paths)
         with client.exclusive():
-            self._same_team(client, outputs)
+            self._same_team(client, computed.team_id)
             snapshot = client.team_overrides()
             snapshot.ensure_writable()
             current = snapshot.overrides
             paths = self._still_ours(current, paths)
             releases = self._releases(current, paths)
             if on_delete == "retain":  # the values stay; only this stack's record of them goes
-                self._write(client, outputs, releases)
+                self._write(client, inputs, releases)
                 expected = releases
             else:
                 retirement = self.retirement(paths, history, on_delete)
-                expected = self._give_back(client, outputs, current, retirement, history, releases)
-        client.confirm(expected, self._reason(outputs))
+                expected = self._give_back(client, inputs, current, retirement, history, releases)
+        client.confirm(expected, self._reason(inputs))
 
     # -- which stack manages what (the team's reserved ``stackfox`` key) --------------------------------
 
@@ -368,11 +405,9 @@ class OwnedPathsProvider(StackfoxProvider):
     def _managers(current: Mapping[str, Any], paths: Iterable[KeyPath]) -> dict[KeyPath, Manager]:
         return {path: manager for path in paths if (manager := manager_of(current, path)) is not None}
 
-    def _refuse_managed_elsewhere(
-        self, inputs: Mapping[str, Any], team_id: str, managers: Mapping[KeyPath, Manager]
-    ) -> None:
+    def _refuse_managed_elsewhere(self, inputs: FoxInputsT, team_id: str, managers: Mapping[KeyPath, Manager]) -> None:
         """Stop before any write when another stack manages a declared path (unless it is taken over)."""
-        allowed = inputs.get("take_over_from")
+        allowed = inputs.take_over_from
         others = {path: m for path, m in managers.items() if not self._mine(m) and m.stack != allowed}
         if not others:
             return
@@ -388,7 +423,7 @@ class OwnedPathsProvider(StackfoxProvider):
     def _take(
         self,
         client: IncidentFoxClient,
-        inputs: Mapping[str, Any],
+        inputs: FoxInputsT,
         current: Mapping[str, Any],
         paths: list[KeyPath],
         history: History,
@@ -457,9 +492,9 @@ class OwnedPathsProvider(StackfoxProvider):
                         "(for mcp_servers: keyed by server id) in IncidentFox first, or manage it by hand."
                     )
 
-    def _not_declared_elsewhere(self, outputs: Mapping[str, Any], paths: list[KeyPath]) -> list[KeyPath]:
+    def _not_declared_elsewhere(self, inputs: FoxInputsT, paths: list[KeyPath]) -> list[KeyPath]:
         """``paths`` less those another resource of this run declares now (a rename without ``aliases``)."""
-        team, me = _team_key(outputs), self._label()
+        team, me = _team_key(inputs), self._label()
         kept = []
         for path in paths:
             owner = claims.owner((team, path))
@@ -474,17 +509,17 @@ class OwnedPathsProvider(StackfoxProvider):
                 )
         return kept
 
-    def _verify_token(self, inputs: Mapping[str, Any]) -> None:
+    def _verify_token(self, connection: Connection | None) -> None:
         """Stop a run at once (once per token) if IncidentFox rejects the token the resource uses.
 
         ``diff`` comes after ``check`` (bad input costs no call) and runs on every ``up`` and preview:
         without this, a run that writes nothing would pass with a wrong token, and Pulumi would record
         it with the provider, for a later ``refresh`` or ``destroy`` to fail on.
         """
-        if is_unknown(inputs.get("connection")) or not settings.check_credentials():
+        if is_unknown(connection) or not settings.check_credentials():
             return
         try:
-            client = self._client(without_provider(inputs))
+            client = self._client(connection)
         except settings.SettingsError:
             return  # said by the operation that needs the token
         client.verify_token()
@@ -495,7 +530,7 @@ class OwnedPathsProvider(StackfoxProvider):
     def _record(
         self,
         client: IncidentFoxClient,
-        inputs: Mapping[str, Any],
+        inputs: FoxInputsT,
         current: Mapping[str, Any],
         paths: list[KeyPath],
         history: History,
@@ -523,7 +558,7 @@ class OwnedPathsProvider(StackfoxProvider):
     def _give_back(
         self,
         client: IncidentFoxClient,
-        inputs: Mapping[str, Any],
+        inputs: FoxInputsT,
         current: Mapping[str, Any],
         retirement: Retirement,
         history: History,
@@ -585,9 +620,7 @@ class OwnedPathsProvider(StackfoxProvider):
                 )
         return notes
 
-    def _null_parents(
-        self, client: IncidentFoxClient, inputs: Mapping[str, Any], parents: list[KeyPath]
-    ) -> list[KeyPath]:
+    def _null_parents(self, client: IncidentFoxClient, inputs: FoxInputsT, parents: list[KeyPath]) -> list[KeyPath]:
         """Null each parent the reset rebuilds; the ones the service refuses to null are left out."""
         if not parents:
             return []
@@ -611,58 +644,54 @@ class OwnedPathsProvider(StackfoxProvider):
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _same_team(self, client: IncidentFoxClient, recorded: Mapping[str, Any]) -> None:
-        """A new token may belong to another team at the same URL: never read, write or move it silently."""
+    def _same_team(self, client: IncidentFoxClient, expected: str | None) -> None:
+        """A new token may belong to another team at the same URL (``expected``, the one the state records):
+        never read, write or move it silently."""
         team_id = client.team_id()
-        expected = recorded.get("team_id")
         if expected and expected != "team" and team_id and team_id != expected:
             raise TeamMismatchError(
                 f"this {self.kind} manages IncidentFox team {expected!r}, but its token now belongs to team "
                 f"{team_id!r}; stackfox stopped before reading or writing that team. Set the token of team "
-                f"{expected!r} (stackfox:incidentfoxToken or connection.token) and run `pulumi up`, or, to move "
-                "the resource, remove it from the program (or `pulumi state delete` it) and add it again."
+                f"{expected!r} ({_config_key('incidentfoxToken')} or connection.token) and run `pulumi up`, or, to "
+                "move the resource, remove it from the program (or `pulumi state delete` it) and add it again."
             )
 
-    def desired(self, inputs: Mapping[str, Any]) -> dict[KeyPath, Any]:
+    def desired(self, inputs: FoxInputsT) -> dict[KeyPath, Any]:
         """The owned config paths and the values the inputs declare for them (whole numbers as ints)."""
-        declared = {key: inputs[key] for key in self.value_properties if inputs.get(key) is not None}
+        declared = self.props_of(inputs, include=self.value_properties)
         return {
-            self.config_path(inputs, path): integral(value)
+            self.config_path(inputs, path): value
             for path, value in leaves(declared).items()
             if value != {}  # declaring an empty object owns nothing (merging {} changes nothing)
         }
 
     def _outputs(
-        self, inputs: Mapping[str, Any], team_id: str, desired: Mapping[KeyPath, Any], history: History
+        self, inputs: FoxInputsT, team_id: str, desired: Mapping[KeyPath, Any], history: History
     ) -> dict[str, Any]:
-        return {
-            **inputs,
-            "team_id": team_id,
-            "owned_paths": [list(path) for path in desired],
-            "previous": history.to_state(),
-            "inherited_fields": [],
-            "managed_elsewhere": {},
-            "shape_mismatches": {},
-        }
+        computed = ComputedOutputs(
+            team_id=team_id, owned_paths=[list(path) for path in desired], previous=history.to_state()
+        )
+        return {**self.props_of(inputs), **computed.model_dump()}
 
-    def _write(self, client: IncidentFoxClient, inputs: Mapping[str, Any], changes: Mapping[KeyPath, Any]) -> None:
+    def _write(self, client: IncidentFoxClient, inputs: FoxInputsT, changes: Mapping[KeyPath, Any]) -> None:
         if changes:
             client.write(nest(changes), reason=self._reason(inputs))
 
-    def _reason(self, inputs: Mapping[str, Any]) -> str:
+    def _reason(self, inputs: FoxInputsT) -> str:
         return f"stackfox {self.kind} {self.describe(inputs)}"
 
-    def describe(self, inputs: Mapping[str, Any]) -> str:
-        return " ".join(str(inputs.get(key)) for key in self.identity_properties)
+    def describe(self, inputs: FoxInputsT) -> str:
+        return " ".join(str(getattr(inputs, key, None)) for key in self.identity_properties)
 
-    def _client(self, inputs: Mapping[str, Any]) -> IncidentFoxClient:
+    def _client(self, connection: Connection | None) -> IncidentFoxClient:
+        """A client of the team ``connection`` names, else of the stack's settings."""
         limits = settings.rate_limits("incidentfox")
-        connection = inputs.get("connection")
-        if isinstance(connection, Mapping) and not is_unknown(connection):
-            return incidentfox_client_for(str(connection["url"]), str(connection["token"]), limits)
-        url = settings.require("incidentfoxUrl", f"IncidentFox {self.kind}")
-        token = settings.require("incidentfoxToken", f"IncidentFox {self.kind}")
-        return incidentfox_client_for(url, token, limits)
+        if connection is not None:
+            url, token = connection.url, connection.token
+        else:
+            url = settings.require("incidentfoxUrl", f"IncidentFox {self.kind}")
+            token = settings.require("incidentfoxToken", f"IncidentFox {self.kind}")
+        return incidentfox_client_for(url, token, limits, unauthorized_hint=settings.INCIDENTFOX_UNAUTHORIZED_HINT)
 
 
 def _recorded_prior(manager: Manager, path: KeyPath) -> Prior | None:
@@ -714,16 +743,12 @@ def _is_secret(path: KeyPath) -> bool:
     return path[:1] == ("webhooks",) or (len(path) > 3 and path[0] == "mcp_servers" and path[2] in ("env", "headers"))
 
 
-def _team_key(props: Mapping[str, Any]) -> str:
+def _team_key(inputs: IncidentFoxInputs) -> str:
     """Which team a resource's paths belong to, as far as this run can tell: its connection, or the stack's."""
-    url = _connection_url(props)
+    url = _connection_url(inputs)
     return str(url) if url and not is_unknown(url) else "stack"
 
 
-def _connection_url(props: Mapping[str, Any]) -> Any:
-    connection = props.get("connection")
-    return connection.get("url") if isinstance(connection, Mapping) else None
-
-
-def _owned_paths(outputs: Mapping[str, Any]) -> list[KeyPath]:
-    return [tuple(path) for path in outputs.get("owned_paths") or []]
+def _connection_url(inputs: IncidentFoxInputs) -> str | None:
+    connection = inputs.connection  # in preview, possibly still unknown as a whole (not a Connection)
+    return connection.url if isinstance(connection, Connection) else None

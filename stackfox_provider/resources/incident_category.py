@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 from collections.abc import Mapping
@@ -13,12 +12,6 @@ import pydantic
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from stackfox_provider import settings
-from stackfox_provider.clients.cognito import (
-    StackFlowAuthError,
-    StackFlowAuthSettings,
-    StackFlowSettingsError,
-    credential_from_settings,
-)
 from stackfox_provider.clients.http import AmbiguousWriteError
 from stackfox_provider.clients.stackflow import (
     Category,
@@ -27,7 +20,8 @@ from stackfox_provider.clients.stackflow import (
     StackFlowClient,
     stackflow_client_for,
 )
-from stackfox_provider.errors import RefusedError
+from stackfox_provider.clients.stackflow.auth import StackFlowAuthError
+from stackfox_provider.errors import RefusedError, SettingsError
 from stackfox_provider.normalize import same
 from stackfox_provider.resources._claims import claims, label
 from stackfox_provider.resources._common import (
@@ -40,9 +34,7 @@ from stackfox_provider.resources._common import (
     is_unknown,
     nonblank,
     validate,
-    without_provider,
 )
-from stackfox_provider.settings import SettingsError
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
 #: Fields written to StackFlow; everything else is stackfox's own setting.
@@ -171,12 +163,12 @@ def differences(desired: Mapping[str, Any], actual: Mapping[str, Any]) -> list[s
     return [field for field in desired if not same(desired.get(field), actual.get(field))]
 
 
-def desired_fields(inputs: Mapping[str, Any]) -> dict[str, Any]:
+def desired_fields(inputs: IncidentCategoryInputs) -> dict[str, Any]:
     """Every managed field as the program wants it; an omitted assignment group means none."""
-    return {field: inputs.get(field) for field in MANAGED_FIELDS}
+    return inputs.model_dump(mode="json", include=set(MANAGED_FIELDS), warnings=False)
 
 
-class IncidentCategoryProvider(StackfoxProvider):
+class IncidentCategoryProvider(StackfoxProvider[IncidentCategoryInputs]):
     """Creates, adopts, reads (in bulk), patches under ``If-Match`` and retires StackFlow categories."""
 
     service = "StackFlow"
@@ -184,18 +176,18 @@ class IncidentCategoryProvider(StackfoxProvider):
     computed_outputs = SERVER_FIELDS
     replace_inputs = ("name", "connection")  # connection: when its URL changes
 
-    def _verify_credentials(self, inputs: Mapping[str, Any]) -> None:
+    def _verify_credentials(self, connection: StackFlowConnection | None) -> None:
         """Stop a run at once (once per credential) if Cognito or StackFlow rejects what the category uses.
 
         ``diff`` comes after ``check`` (bad input costs no call) and runs on every ``up`` and preview:
         without this, a run that writes nothing would pass with wrong credentials, and Pulumi would
         record them with the provider, for a later ``refresh`` or ``destroy`` to fail on.
         """
-        if is_unknown(inputs.get("connection")) or not settings.check_credentials():
+        if is_unknown(connection) or not settings.check_credentials():
             return
         try:
-            client = self._client(inputs)
-        except (SettingsError, StackFlowSettingsError):
+            client = self._client(connection)
+        except SettingsError:
             return  # said by the operation that needs the credentials
         try:
             client.verify_credentials()
@@ -205,118 +197,119 @@ class IncidentCategoryProvider(StackfoxProvider):
 
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         result = validate(self.inputs_model, news)
-        name = result.inputs.get("name")
-        if result.failures or self.name is None or not isinstance(name, str) or is_unknown(name):
+        if result.failures or self.name is None:
             return result
-        for other in claims.claim(label("IncidentCategory", self.name), [_category_key(result.inputs)]).values():
+        inputs = self.inputs_of(result.inputs)
+        if is_unknown(inputs.name):
+            return result
+        for other in claims.claim(label("IncidentCategory", self.name), [_category_key(inputs)]).values():
             result.failures.append(
                 CheckFailure(
                     "name",
-                    f"name: the StackFlow category {name!r} is also declared by {other}; in one stack each "
+                    f"name: the StackFlow category {inputs.name!r} is also declared by {other}; in one stack each "
                     "category has one owner, so declare it in one resource only",
                 )
             )
         return result
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        self._verify_credentials(news)
-        replaces = ["name"] if not same(olds.get("name"), news.get("name")) else []
-        if _url(olds) != _url(news):
+        old, new = self.inputs_of(olds), self.inputs_of(news)
+        self._verify_credentials(new.connection)
+        changed = self.changed_inputs(old, new)
+        replaces = ["name"] if "name" in changed else []
+        if _url(old) != _url(new):
             replaces.append("connection")
-        fields = (*MANAGED_FIELDS, "deletion_policy", "force_delete", "adopt", "connection")
-        changed = bool(replaces) or any(not same(olds.get(field), news.get(field)) for field in fields)
-        return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
+        return DiffResult(changes=bool(changed or replaces), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = without_provider(props)
-        client = self._client(inputs)
-        existing = client.category_snapshot().by_name(inputs["name"])
+        inputs = self.inputs_of(props)
+        client = self._client(inputs.connection)
+        existing = client.category_snapshot().by_name(inputs.name)
         category = self._adopt(client, inputs, existing) if existing else self._create(client, inputs)
-        return CreateResult(category.id, self._outputs(inputs, category))
+        return CreateResult(category.id, self._outputs(self.props_of(inputs), category))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        outputs = without_provider(props)
-        category = self._client(outputs).category_snapshot().by_id(id_)
+        recorded = self.inputs_of(props)
+        category = self._client(recorded.connection).category_snapshot().by_id(id_)
         if category is None:
             return ReadResult(None, {})  # deleted outside the stack
-        inputs = {key: value for key, value in outputs.items() if key not in (*MANAGED_FIELDS, *SERVER_FIELDS)}
-        inputs.update(server_fields(category))
+        inputs = {**self.props_of(recorded, exclude=MANAGED_FIELDS), **server_fields(category)}
         return ReadResult(id_, self._outputs(inputs, category), inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = without_provider(news)
-        category = self._patch(self._client(inputs), id_, str(inputs["name"]), desired_fields(inputs))
-        return UpdateResult(self._outputs(inputs, category))
+        inputs = self.inputs_of(news)
+        category = self._patch(self._client(inputs.connection), id_, inputs.name, desired_fields(inputs))
+        return UpdateResult(self._outputs(self.props_of(inputs), category))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
-        outputs = without_provider(props)
-        policy = outputs.get("deletion_policy", "deactivate")
-        if policy == "retain" or self._declared_elsewhere(outputs):
+        inputs = self.inputs_of(props)
+        if inputs.deletion_policy == "retain" or self._declared_elsewhere(inputs):
             return
-        client = self._client(outputs)
-        if policy == "deactivate":
+        client = self._client(inputs.connection)
+        if inputs.deletion_policy == "deactivate":
             if client.get_category(id_) is not None:
-                self._patch(client, id_, str(outputs["name"]), {"active": False})
+                self._patch(client, id_, inputs.name, {"active": False})
             return
-        if not outputs.get("force_delete"):
-            incidents = client.open_incidents(str(outputs["name"]))
+        if not inputs.force_delete:
+            incidents = client.open_incidents(inputs.name)
             if incidents:
                 numbers = ", ".join(incident.number for incident in incidents[:20])
                 raise RefusedError(
-                    f"StackFlow category {outputs['name']!r} is still used by {len(incidents)} open incident(s): "
+                    f"StackFlow category {inputs.name!r} is still used by {len(incidents)} open incident(s): "
                     f"{numbers}. Resolve them, set force_delete=True to delete it anyway, or use "
                     "deletion_policy='deactivate'."
                 )
-        client.delete_category(id_, force=bool(outputs.get("force_delete")))
+        client.delete_category(id_, force=inputs.force_delete)
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _declared_elsewhere(self, outputs: Mapping[str, Any]) -> bool:
+    def _declared_elsewhere(self, inputs: IncidentCategoryInputs) -> bool:
         """Whether another resource of this run now declares this category (a rename without ``aliases``)."""
         me = label("IncidentCategory", self.name)
-        owner = claims.owner(_category_key(outputs))
+        owner = claims.owner(_category_key(inputs))
         if owner is None or owner == me:
             return False
         print(
-            f"warning: {me}: the StackFlow category {outputs['name']!r} is now declared by {owner}, so it is left "
+            f"warning: {me}: the StackFlow category {inputs.name!r} is now declared by {owner}, so it is left "
             "as it is. Give the new resource `aliases` of the old name to rename it without a delete.",
             file=sys.stderr,
         )
         return True
 
-    def _create(self, client: StackFlowClient, inputs: Mapping[str, Any]) -> Category:
-        fields = {"name": inputs["name"], **{k: v for k, v in desired_fields(inputs).items() if v is not None}}
+    def _create(self, client: StackFlowClient, inputs: IncidentCategoryInputs) -> Category:
+        fields = {"name": inputs.name, **{k: v for k, v in desired_fields(inputs).items() if v is not None}}
         try:
             category, _ = client.create_category(fields)
             return category
         except (AmbiguousWriteError, ConflictError):
             # The create may have landed (lost response) or someone created it meanwhile: never post twice.
-            found = client.find_category_by_name(str(inputs["name"]))
+            found = client.find_category_by_name(inputs.name)
             if found is None:
                 category, _ = client.create_category(fields)
                 return category
             return self._adopt(client, inputs, found)
 
-    def _adopt(self, client: StackFlowClient, inputs: Mapping[str, Any], existing: Category) -> Category:
+    def _adopt(self, client: StackFlowClient, inputs: IncidentCategoryInputs, existing: Category) -> Category:
         """Take over a category that already has this name: as is when it matches, else only with ``adopt``.
 
         A category that matches except for being inactive while the program wants it active is what
         ``deletion_policy='deactivate'`` leaves behind: it is reactivated without ``adopt``.
         """
-        differing = differences(desired_fields(inputs), server_fields(existing))
+        desired = desired_fields(inputs)
+        differing = differences(desired, server_fields(existing))
         if not differing:
             return existing
-        if differing == ["active"] and inputs.get("active") is True and existing.active is False:
-            return self._patch(client, existing.id, str(inputs["name"]), {"active": True})
-        if not inputs.get("adopt"):
+        if differing == ["active"] and inputs.active is True and existing.active is False:
+            return self._patch(client, existing.id, inputs.name, {"active": True})
+        if not inputs.adopt:
             live = server_fields(existing)
-            detail = "; ".join(f"{field}: StackFlow has {live.get(field)!r}, the program {inputs.get(field)!r}"
+            detail = "; ".join(f"{field}: StackFlow has {live.get(field)!r}, the program {desired[field]!r}"
                                for field in differing)  # fmt: skip
             raise RefusedError(
-                f"StackFlow already has a category named {inputs['name']!r} ({existing.id}) that differs: {detail}. "
+                f"StackFlow already has a category named {inputs.name!r} ({existing.id}) that differs: {detail}. "
                 "Set adopt=True to take it over and update it, or change the name."
             )
-        return self._patch(client, existing.id, str(inputs["name"]), desired_fields(inputs))
+        return self._patch(client, existing.id, inputs.name, desired)
 
     def _patch(self, client: StackFlowClient, id_: str, name: str, desired: Mapping[str, Any]) -> Category:
         """PATCH the fields that differ from the live category, under ``If-Match``.
@@ -364,23 +357,24 @@ class IncidentCategoryProvider(StackfoxProvider):
             "updated_at": category.updated_at,
         }
 
-    def _client(self, inputs: Mapping[str, Any]) -> StackFlowClient:
-        auth = StackFlowAuthSettings.from_sources(settings.stack_config_snapshot(), os.environ)
-        connection = {key: value for key, value in (inputs.get("connection") or {}).items() if value}
-        if connection:
-            auth = auth.model_copy(update=connection)
+    def _client(self, connection: StackFlowConnection | None) -> StackFlowClient:
+        """A client of the StackFlow the stack's settings name, with what ``connection`` sets in their place."""
+        auth = settings.StackFlowAuthSettings.current()
+        overrides = {key: value for key, value in dict(connection or {}).items() if value}
+        if overrides:
+            auth = auth.model_copy(update=overrides)
         limits = settings.rate_limits("stackflow")
-        return stackflow_client_for(auth.require_url(), credential_from_settings(auth), limits)
+        return stackflow_client_for(auth.require_url(), auth.credential(), limits)
 
 
-def _category_key(props: Mapping[str, Any]) -> tuple[str, str]:
-    url = _url(props)
-    return (str(url) if url and not is_unknown(url) else "stack", str(props.get("name")))
+def _category_key(inputs: IncidentCategoryInputs) -> tuple[str, str]:
+    url = _url(inputs)
+    return (str(url) if url and not is_unknown(url) else "stack", str(inputs.name))
 
 
-def _url(props: Mapping[str, Any]) -> Any:
-    connection = props.get("connection")
-    return connection.get("url") if isinstance(connection, Mapping) else None
+def _url(inputs: IncidentCategoryInputs) -> str | None:
+    connection = inputs.connection  # in preview, possibly still unknown as a whole (not a StackFlowConnection)
+    return connection.url if isinstance(connection, StackFlowConnection) else None
 
 
 class IncidentCategory(StackfoxResource, module="stackflow", name="IncidentCategory"):

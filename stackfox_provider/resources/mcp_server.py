@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import pulumi
 import pydantic
@@ -79,7 +79,7 @@ class McpServerInputs(IncidentFoxInputs):
         return self
 
 
-class McpServerProvider(OwnedPathsProvider):
+class McpServerProvider(OwnedPathsProvider[McpServerInputs]):
     """Owns the fields it declares under ``mcp_servers.<server_id>``.
 
     It never writes null at ``mcp_servers`` or at a server's entry (the open-source service then
@@ -94,17 +94,17 @@ class McpServerProvider(OwnedPathsProvider):
     value_properties = ("name", "type", "command", "args", "url", "headers", "env", "enabled_tools", "enabled")
     kind = "McpServer"
 
-    def config_path(self, inputs: Mapping[str, Any], input_path: KeyPath) -> KeyPath:
-        return ("mcp_servers", str(inputs["server_id"]), *input_path)
+    def config_path(self, inputs: McpServerInputs, input_path: KeyPath) -> KeyPath:
+        return ("mcp_servers", inputs.server_id, *input_path)
 
-    def input_path(self, inputs: Mapping[str, Any], config_path: KeyPath) -> KeyPath:
+    def input_path(self, inputs: McpServerInputs, config_path: KeyPath) -> KeyPath:
         return config_path[2:]
 
-    def resource_id(self, inputs: Mapping[str, Any], team_id: str) -> str:
-        return f"{team_id}/mcp_servers/{inputs['server_id']}"
+    def resource_id(self, inputs: McpServerInputs, team_id: str) -> str:
+        return f"{team_id}/mcp_servers/{inputs.server_id}"
 
-    def entry(self, inputs: Mapping[str, Any]) -> KeyPath | None:
-        return ("mcp_servers", str(inputs["server_id"]))
+    def entry(self, inputs: McpServerInputs) -> KeyPath | None:
+        return ("mcp_servers", inputs.server_id)
 
     def retirement(self, paths: list[KeyPath], history: History, on_delete: OnDelete) -> Retirement:
         retirement = super().retirement(paths, history, on_delete)

@@ -206,14 +206,14 @@ AGENT_FIELDS = frozenset(AgentSettings.model_fields) - {"extra"}
 OUTPUT_FIELDS = frozenset(OutputConfig.model_fields) - {"extra"}
 
 
-class TeamConfigProvider(OwnedPathsProvider):
+class TeamConfigProvider(OwnedPathsProvider[TeamConfigInputs]):
     """Owns exactly the key paths a ``TeamConfig`` declares, down to each leaf."""
 
     inputs_model = TeamConfigInputs
     value_properties = VALUE_PROPERTIES
     kind = "TeamConfig"
 
-    def config_path(self, inputs: Mapping[str, Any], input_path: KeyPath) -> KeyPath:
+    def config_path(self, inputs: TeamConfigInputs, input_path: KeyPath) -> KeyPath:
         """``custom.<key>`` is the top-level key; ``agents.<id>.extra.<key>`` and ``output_config.extra.<key>``
         are keys of the agent and of output_config."""
         if input_path[0] == "custom":
@@ -224,7 +224,7 @@ class TeamConfigProvider(OwnedPathsProvider):
             return (input_path[0], *input_path[2:])
         return input_path
 
-    def input_path(self, inputs: Mapping[str, Any], config_path: KeyPath) -> KeyPath:
+    def input_path(self, inputs: TeamConfigInputs, config_path: KeyPath) -> KeyPath:
         if config_path[0] not in TYPED_SECTIONS:
             return ("custom", *config_path)
         if config_path[0] == "agents" and len(config_path) > 2 and config_path[2] not in AGENT_FIELDS:
@@ -233,10 +233,10 @@ class TeamConfigProvider(OwnedPathsProvider):
             return (config_path[0], "extra", *config_path[1:])
         return config_path
 
-    def resource_id(self, inputs: Mapping[str, Any], team_id: str) -> str:
+    def resource_id(self, inputs: TeamConfigInputs, team_id: str) -> str:
         return f"{team_id}/config"
 
-    def describe(self, inputs: Mapping[str, Any]) -> str:
+    def describe(self, inputs: TeamConfigInputs) -> str:
         return "settings"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
 import pulumi
@@ -43,7 +42,7 @@ class WebhookInputs(IncidentFoxInputs):
         return check_url(url, http="loopback" if allow else hint)
 
 
-class WebhookProvider(OwnedPathsProvider):
+class WebhookProvider(OwnedPathsProvider[WebhookInputs]):
     """Owns ``webhooks.<event>``. Deleting it restores the previous URL, or writes null (the API cannot delete keys)."""
 
     inputs_model = WebhookInputs
@@ -51,14 +50,14 @@ class WebhookProvider(OwnedPathsProvider):
     value_properties = ("url",)
     kind = "Webhook"
 
-    def config_path(self, inputs: Mapping[str, Any], input_path: KeyPath) -> KeyPath:
-        return ("webhooks", str(inputs["event"]))
+    def config_path(self, inputs: WebhookInputs, input_path: KeyPath) -> KeyPath:
+        return ("webhooks", inputs.event)
 
-    def input_path(self, inputs: Mapping[str, Any], config_path: KeyPath) -> KeyPath:
+    def input_path(self, inputs: WebhookInputs, config_path: KeyPath) -> KeyPath:
         return ("url",)
 
-    def resource_id(self, inputs: Mapping[str, Any], team_id: str) -> str:
-        return f"{team_id}/webhooks/{inputs['event']}"
+    def resource_id(self, inputs: WebhookInputs, team_id: str) -> str:
+        return f"{team_id}/webhooks/{inputs.event}"
 
 
 class Webhook(StackfoxResource, module="incidentfox", name="Webhook"):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
+
+import yaml
 
 from stackfox_provider.engine import LocalEngine, add_project_arguments
 from stackfox_provider.review.drift import drift_report
@@ -100,12 +101,12 @@ def project_name(project_dir: Path) -> str:
     """The ``name:`` of the project's Pulumi.yaml (for reports of runs that name no resource)."""
     for candidate in ("Pulumi.yaml", "Pulumi.yml"):
         try:
-            text = (project_dir / candidate).read_text()
-        except OSError:
+            project = yaml.safe_load((project_dir / candidate).read_text())
+        except (OSError, yaml.YAMLError):
             continue
-        found = re.search(r"^name:\s*['\"]?([^'\"\s#]+)", text, re.MULTILINE)
-        if found:
-            return found.group(1)
+        name = project.get("name") if isinstance(project, dict) else None
+        if isinstance(name, str) and name:
+            return name
     return project_dir.name
 
 

@@ -56,7 +56,7 @@ def build_pulumi_cli(go: Path, output: Path, workspace: Path, version: str, log:
     ]  # fmt: skip
     log(
         f"stackfox: building the Pulumi CLI v{version} from Go modules in {workspace} "
-        "(the first build downloads about 1.5 GB of modules and takes 10-20 minutes on 2 cores)"
+        "(the first build downloads about 1.4 GB of modules; docs/toolchain.md gives the time it takes)"
     )
     started = time.monotonic()
     completed = subprocess.run(command, cwd=workspace, env=env, check=False)

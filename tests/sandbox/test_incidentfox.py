@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from stackfox_sandbox.defaults import SYSTEM_DEFAULTS
-from stackfox_sandbox.merge import deep_merge
+from stackfox_sandbox.incidentfox.defaults import SYSTEM_DEFAULTS
+from stackfox_sandbox.incidentfox.merge import deep_merge
 from stackfox_sandbox.testing import SandboxHandle
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from stackfox_sandbox import manager
 from stackfox_sandbox.cli import register, settings_from_args
+from stackfox_sandbox.settings import SandboxSettings
 from stackfox_sandbox.testing import SandboxHandle, sandbox_settings
 
 Factory = Callable[..., SandboxHandle]
@@ -152,6 +153,8 @@ def test_start_options(sandbox_factory: Factory, forge: Forge) -> None:
     handle = sandbox_factory(read_limit=3, write_limit=2, max_token_age=30, faults=[fault], dialect="oss")
     assert handle.info.settings["read_limit"] == 3
     assert handle.state()["settings"]["max_token_age"] == 30
+    assert handle.state()["settings"] == handle.settings.runtime.model_dump()
+    assert handle.state()["dialect"] == "oss"
     with handle.stackflow() as client:
         first = client.get("/categories")
         assert first.status_code == 500 and first.json()["error"]["code"] == "internal_error"
@@ -221,7 +224,13 @@ def test_stop_is_idempotent_and_handles_stale_files(tmp_path: Path) -> None:
     assert not (state_dir / "sandbox.json").exists()
 
 
-def test_serve_argv_round_trips_through_the_parser(tmp_path: Path) -> None:
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    return parser
+
+
+def test_the_child_gets_exactly_the_parents_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = sandbox_settings(
         tmp_path,
         dialect="oss",
@@ -231,13 +240,31 @@ def test_serve_argv_round_trips_through_the_parser(tmp_path: Path) -> None:
         max_token_age=12.5,
         unlocked_write_window=0.25,
         faults=[{"kind": "drop", "service": "incidentfox", "methods": ["write"], "count": 2}],
+        port=40123,
+        moto_port=40124,
+        token_validity=120,
+        jwks_refetch_interval=0.1,
         seed=4,
     )
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers())
-    args = parser.parse_args(["sandbox", "serve", *manager.serve_argv(settings)])
-    parsed = settings_from_args(args)
+    command = manager.serve_command(settings)
+    assert command[:5] == [sys.executable, "-m", "stackfox_sandbox", "sandbox", "serve"]
+    parsed = settings_from_args(_parser().parse_args(command[3:]))
+    assert parsed == settings.model_copy(update={"state_dir": tmp_path.resolve()})
     assert parsed.model_dump() == settings.model_copy(update={"state_dir": tmp_path.resolve()}).model_dump()
-    shorthand = parser.parse_args(["sandbox", "start", "--error-rate", "0.1", "--latency", "0.2"])
+    # A relative state directory reaches the child made absolute, whatever directory the child runs in.
+    monkeypatch.chdir(tmp_path)
+    relative = settings_from_args(_parser().parse_args(manager.serve_command(sandbox_settings(Path("rel")))[3:]))
+    assert relative.state_dir == tmp_path.resolve() / "rel"
+    # The document replaces the options; both at once are refused rather than one silently ignored.
+    both = _parser().parse_args([*command[3:], "--read-limit", "5"])
+    with pytest.raises(ValueError, match="--settings-json"):
+        settings_from_args(both)
+    shorthand = _parser().parse_args(["sandbox", "start", "--error-rate", "0.1", "--latency", "0.2"])
     faults = settings_from_args(shorthand).faults
     assert [(f.kind, f.rate, f.seconds) for f in faults] == [("error", 0.1, 0.0), ("latency", 1.0, 0.2)]
+
+
+def test_cli_defaults_are_the_model_defaults(tmp_path: Path) -> None:
+    for action in ("start", "serve"):
+        assert settings_from_args(_parser().parse_args(["sandbox", action])) == SandboxSettings()
+    assert sandbox_settings(tmp_path) == SandboxSettings(state_dir=tmp_path, testing=True)

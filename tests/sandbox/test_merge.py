@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from stackfox_sandbox.defaults import SYSTEM_DEFAULTS
 from stackfox_sandbox.errors import ApiError, OssCrash
-from stackfox_sandbox.incidentfox_validation import check_immutable, dependency_errors, validate_effective
-from stackfox_sandbox.merge import deep_merge, diff, leaf_paths, merge_all
+from stackfox_sandbox.incidentfox.defaults import SYSTEM_DEFAULTS
+from stackfox_sandbox.incidentfox.merge import deep_merge, diff, leaf_paths, merge_all
+from stackfox_sandbox.incidentfox.validation import check_immutable, dependency_errors, validate_effective
 
 
 def test_objects_merge_key_by_key_and_keep_absent_keys() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stackfox_provider import cli, toolchain
-from stackfox_provider.settings import KNOWN_SETTINGS
+from stackfox_provider.settings import SETTINGS
 from stackfox_sandbox.info import STACK_CONFIG, SandboxInfo
 
 
@@ -41,7 +41,8 @@ def test_every_sandbox_credential_becomes_a_setting_and_secrets_stay_secret() ->
     secrets = {key for key, (_, secret) in STACK_CONFIG.items() if secret}
 
     assert secrets == {"stackfox:incidentfoxToken", "stackfox:stackflowPassword"}
-    assert set(STACK_CONFIG) <= {f"stackfox:{key}" for key in KNOWN_SETTINGS}
+    assert secrets == {spec.config_key for spec in SETTINGS if spec.secret and spec.config_key in STACK_CONFIG}
+    assert set(STACK_CONFIG) <= {spec.config_key for spec in SETTINGS}
     assert {field for field, _ in STACK_CONFIG.values()} <= set(SandboxInfo.model_fields), "named as sandbox.json does"
 
 

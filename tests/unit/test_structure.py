@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from stackfox_provider.clients.cognito import StackFlowAuthError, StackFlowSettingsError
 from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox.client import TeamLockedError, TeamMismatchError
+from stackfox_provider.clients.stackflow.auth import StackFlowAuthError, StackFlowSettingsError
 from stackfox_provider.errors import RefusedError, StackfoxError
 from stackfox_provider.resources._incidentfox import ManagedElsewhereError
-from stackfox_provider.settings import SettingsError
+from stackfox_provider.settings import SETTINGS, SettingsError
 from stackfox_provider.toolchain import ToolchainError
 
 PACKAGE = Path(__file__).parents[2] / "stackfox_provider"
@@ -36,6 +36,35 @@ def imports(path: Path) -> set[str]:
 def test_the_clients_know_nothing_of_pulumi_resources_settings_or_reviews(module: Path) -> None:
     bad = {name for name in imports(module) if any(name == p or name.startswith(f"{p}.") for p in FORBIDDEN_IN_CLIENTS)}
     assert bad == set()
+
+
+def string_constants(path: Path) -> list[str]:
+    """Every string literal of a module except docstrings (f-string parts included)."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [path for path in sorted(PACKAGE.rglob("*.py")) if path.name != "settings.py"],
+    ids=lambda path: str(path.relative_to(PACKAGE)),
+)
+def test_only_the_settings_module_names_a_setting(module: Path) -> None:
+    names = {spec.config_key for spec in SETTINGS} | {name for spec in SETTINGS for name in spec.env_vars}
+    named = {name for text in string_constants(module) for name in names if name in text}
+    assert named == set(), "name settings through stackfox_provider.settings (hint(), BY_KEY)"
 
 
 @pytest.mark.parametrize(

@@ -44,12 +44,6 @@ SNAPSHOT_MAX_AGE_SECONDS = 30.0
 SETTLE_SECONDS = 1.0
 #: How often ``confirm()`` re-applies paths another writer overwrote before it gives up.
 REAPPLY_ATTEMPTS = 3
-#: Added to a 401's message: where the token comes from.
-UNAUTHORIZED_HINT = (
-    "check the team token: stackfox:incidentfoxToken (pulumi config set --secret), INCIDENTFOX_TOKEN, or the "
-    "resource's connection.token. `pulumi refresh`/`destroy` use the token recorded at the last `pulumi up`: "
-    "once the config holds the right one, run `pulumi up`, or pass --run-program to refresh/destroy"
-)
 
 
 class TeamToken:
@@ -157,13 +151,14 @@ class IncidentFoxClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         settle_seconds: float = SETTLE_SECONDS,
+        unauthorized_hint: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.write_mode = write_mode
         self.settle_seconds = settle_seconds
         self._api = ApiClient(
             API, self.base_url, TeamToken(token), limits=limits, retry=retry, transport=transport,
-            unauthorized_hint=UNAUTHORIZED_HINT,
+            unauthorized_hint=unauthorized_hint,
         )  # fmt: skip
         self._sleep = sleep
         self._read_lock = threading.Lock()
@@ -423,10 +418,17 @@ def _unsettled(error: ApiError) -> bool:
 _clients: Registry[tuple[str, str], IncidentFoxClient] = process.registry("IncidentFox clients")
 
 
-def incidentfox_client_for(base_url: str, token: str, limits: RateLimits | None = None) -> IncidentFoxClient:
-    """The process-wide client for a (base URL, token): resources of one team share its cache and lock."""
+def incidentfox_client_for(
+    base_url: str, token: str, limits: RateLimits | None = None, *, unauthorized_hint: str | None = None
+) -> IncidentFoxClient:
+    """The process-wide client for a (base URL, token): resources of one team share its cache and lock.
+
+    ``unauthorized_hint`` is added to a 401's message: where the caller took the token from.
+    """
     key = (base_url.rstrip("/"), TeamToken(token).fingerprint)
-    return _clients.get(key, lambda: IncidentFoxClient(base_url, token, limits=limits))
+    return _clients.get(
+        key, lambda: IncidentFoxClient(base_url, token, limits=limits, unauthorized_hint=unauthorized_hint)
+    )
 
 
 def use_client(client: IncidentFoxClient) -> None:

@@ -42,10 +42,6 @@ def record_path(path: KeyPath) -> KeyPath:
     return (RESERVED_KEY, MANAGERS, pointer(path))
 
 
-def is_reserved(path: KeyPath) -> bool:
-    return path[:1] == (RESERVED_KEY,)
-
-
 @dataclass(frozen=True)
 class Manager:
     """Which stack (``org/project/stack``) and resource manage a path, and what it held before them."""

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from stackfox_provider.clients.http import ApiError
-from stackfox_provider.clients.incidentfox import ConcurrentWriteError, PendingApprovalError
+from stackfox_provider.clients.incidentfox import ConcurrentWriteError, IncidentFoxClient, PendingApprovalError
 from tests.unit.resources.fake_incidentfox import FakeTeam
 
 
@@ -144,10 +144,11 @@ def test_oss_writes_carry_the_reason() -> None:
     assert bodies == [{"config": {"entrance_agent": "planner"}, "reason": "stackfox TeamConfig"}]
 
 
-def test_a_refused_token_names_the_settings_that_hold_it() -> None:
-    team = FakeTeam()
-    client = team.install()
-    client._api._http._transport = httpx.MockTransport(lambda r: httpx.Response(401, json={"detail": "Invalid token"}))
+def test_a_refused_token_adds_the_callers_hint_on_where_the_token_comes_from() -> None:
+    refuse = httpx.MockTransport(lambda r: httpx.Response(401, json={"detail": "Invalid token"}))
+    client = IncidentFoxClient(
+        "http://fox.test/api/v1", "tok.secret", transport=refuse, unauthorized_hint="check the token in vault"
+    )
 
-    with pytest.raises(ApiError, match=r"HTTP 401: Invalid token; check the team token: stackfox:incidentfoxToken"):
+    with pytest.raises(ApiError, match=r"HTTP 401: Invalid token; check the token in vault$"):
         client.team_overrides()

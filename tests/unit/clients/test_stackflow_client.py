@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from stackfox_provider.clients.cognito import StaticToken
 from stackfox_provider.clients.http import AmbiguousWriteError, ApiError, RetryPolicy
 from stackfox_provider.clients.ratelimit import RateLimits
 from stackfox_provider.clients.stackflow import (
@@ -27,6 +26,7 @@ from stackfox_provider.clients.stackflow import (
     reset_stackflow_clients,
     stackflow_client_for,
 )
+from stackfox_provider.clients.stackflow.auth import StaticToken
 
 BASE = "http://stackflow.test/prod/api"
 

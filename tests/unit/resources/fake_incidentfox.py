@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import httpx
 
+from stackfox_provider import settings
 from stackfox_provider.clients.http import RetryPolicy
 from stackfox_provider.clients.incidentfox.client import IncidentFoxClient, use_client
 from stackfox_provider.clients.ratelimit import RateLimits
@@ -101,6 +102,7 @@ class FakeTeam:
             retry=RetryPolicy(backoff_seconds=0.001),
             limits=RateLimits(reads_per_minute=10**6, writes_per_minute=10**6),
             settle_seconds=0.0,
+            unauthorized_hint=settings.INCIDENTFOX_UNAUTHORIZED_HINT,  # as incidentfox_client_for is given it
         )
         use_client(client)
         self.client = client

@@ -287,7 +287,7 @@ def test_whole_floats_are_ints_and_loopback_http_is_allowed_for_connections() ->
 
 def test_agent_extension_keys_map_to_the_agents_config() -> None:
     provider = TeamConfigProvider()
-    inputs = provider.check({}, copy.deepcopy(BASELINES["TeamConfig"])).inputs
+    inputs = provider.inputs_of(provider.check({}, copy.deepcopy(BASELINES["TeamConfig"])).inputs)
 
     desired = provider.desired(inputs)
 

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from stackfox_provider.clients.cognito import StaticToken
 from stackfox_provider.clients.ratelimit import RateLimits
+from stackfox_provider.clients.stackflow.auth import StaticToken
 from stackfox_provider.clients.stackflow.client import StackFlowClient, stackflow_client_for, use_client
 from stackfox_provider.errors import RefusedError
 from stackfox_provider.resources.incident_category import IncidentCategoryProvider
@@ -221,3 +221,30 @@ def test_deactivating_an_active_category_still_needs_adopt(flow: FakeStackFlow) 
 
     assert [call for call in flow.calls if call[0] != "GET"] == []
     assert flow.categories[category_id]["active"] is True
+
+
+def test_state_recorded_without_a_deletion_policy_deactivates_as_the_model_defaults(flow: FakeStackFlow) -> None:
+    provider = IncidentCategoryProvider()
+    created = provider.create(inputs())
+    assert created.outs is not None
+    state = {key: value for key, value in created.outs.items() if key != "deletion_policy"}  # an earlier version's
+
+    assert not provider.diff(created.id, state, inputs()).changes, "a missing field compares as its default"
+    provider.delete(created.id, state)
+
+    assert flow.categories[created.id]["active"] is False
+    assert [call[0] for call in flow.calls if call[0] != "GET"] == ["POST", "PATCH"]
+
+
+def test_state_that_no_longer_validates_still_reads_and_deletes(flow: FakeStackFlow) -> None:
+    category_id = flow.add(name="Data Center", label="DC")  # a name today's rules refuse
+    state = {"name": "Data Center", "label": "DC", "subcategories": [{"name": "rack", "label": ""}],
+             "deletion_policy": "delete", "force_delete": True, "__provider": "x", "created_at": None}  # fmt: skip
+    provider = IncidentCategoryProvider()
+
+    read = provider.read(category_id, state)
+    provider.delete(category_id, state)
+
+    assert read.outs is not None and read.outs["name"] == "Data Center" and read.outs["deletion_policy"] == "delete"
+    assert "__provider" not in read.outs
+    assert ("DELETE", f"/prod/api/categories/{category_id}") in flow.calls

@@ -9,13 +9,14 @@ from unittest.mock import ANY
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
+from stackfox_provider import settings
 from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox import ConcurrentWriteError
 from stackfox_provider.clients.incidentfox.client import TeamLockedError, TeamMismatchError
 from stackfox_provider.clients.incidentfox.managers import RESERVED_KEY
 from stackfox_provider.errors import RefusedError
 from stackfox_provider.normalize import same
-from stackfox_provider.resources._incidentfox import History
+from stackfox_provider.resources._incidentfox import Connection, History
 from stackfox_provider.resources.mcp_server import McpServerProvider
 from stackfox_provider.resources.team_config import TeamConfigProvider
 from stackfox_provider.resources.webhook import WebhookProvider
@@ -144,7 +145,7 @@ def test_refresh_shows_drift_field_by_field_and_update_writes_only_the_change(te
     assert created.outs is not None
     team.overrides["feature_flags"]["beta"] = False  # edited in the UI
     team.overrides["feature_flags"]["ui_only"] = True
-    provider._client(inputs).forget_snapshot()
+    provider._client(None).forget_snapshot()
 
     read = provider.read(created.id, created.outs)
 
@@ -197,7 +198,7 @@ def test_a_key_dropped_from_the_program_goes_back_to_its_previous_value(team: Fa
 def test_a_refresh_of_many_resources_costs_one_read(team: FakeTeam) -> None:
     provider = TeamConfigProvider()
     states = [provider.create(checked(provider, {"custom": {f"key{i}": i}})) for i in range(10)]
-    provider._client({}).forget_snapshot()
+    provider._client(None).forget_snapshot()
     reads_before = sum(1 for method, _ in team.calls if method == "GET")
 
     for state in states:
@@ -214,7 +215,7 @@ def test_paths_nulled_by_hand_are_drift_to_repair_and_keep_their_history(team: F
     created = provider.create(inputs)
     assert created.outs is not None
     team.overrides["webhooks"]["investigation_complete"] = None  # nulled in the UI
-    provider._client({}).forget_snapshot()
+    provider._client(None).forget_snapshot()
 
     read = provider.read(created.id, created.outs)
 
@@ -233,7 +234,7 @@ def test_a_path_no_longer_on_the_team_reads_as_inherited(team: FakeTeam) -> None
     created = provider.create(checked(provider, {"feature_flags": {"beta": True}, "custom": {"region": "eu"}}))
     assert created.outs is not None
     del team.overrides["region"]
-    provider._client({}).forget_snapshot()
+    provider._client(None).forget_snapshot()
 
     read = provider.read(created.id, created.outs)
 
@@ -247,7 +248,7 @@ def test_a_token_of_another_team_stops_every_operation_before_any_write(team: Fa
     created = provider.create(inputs)
     assert created.outs is not None
     team.team_id = "other-team"  # the stack's token now reaches another team
-    provider._client({}).forget_snapshot()
+    provider._client(None).forget_snapshot()
     writes_before = len(team.writes())
 
     with pytest.raises(TeamMismatchError, match=r"manages IncidentFox team 'team1'.*belongs to team 'other-team'"):
@@ -271,7 +272,7 @@ def test_create_learns_the_team_before_it_writes(team: FakeTeam) -> None:
 
 def test_a_write_another_writer_lost_is_applied_again(team: FakeTeam) -> None:
     provider = WebhookProvider()
-    client = provider._client({})
+    client = provider._client(None)
     lost = [True]
     original = team.handle
 
@@ -292,7 +293,7 @@ def test_a_write_another_writer_lost_is_applied_again(team: FakeTeam) -> None:
 
 def test_a_write_lost_again_and_again_fails_naming_the_paths(team: FakeTeam) -> None:
     provider = WebhookProvider()
-    client = provider._client({})
+    client = provider._client(None)
     original = team.handle
 
     def always_lose(request: Any) -> Any:
@@ -460,7 +461,7 @@ def test_a_null_above_an_owned_path_masks_it_rather_than_resetting_it(team: Fake
     created = provider.create(checked(provider, {"feature_flags": {"beta": True}}))
     assert created.outs is not None
     team.overrides["feature_flags"] = None  # nulled as a whole in the UI: nothing is inherited now
-    provider._client({}).forget_snapshot()
+    provider._client(None).forget_snapshot()
 
     read = provider.read(created.id, created.outs)
 
@@ -541,3 +542,89 @@ def test_a_service_that_cannot_be_reached_does_not_stop_a_diff(team: FakeTeam) -
     calls = len(team.calls)
     provider.diff(created.id, created.outs, checked(provider, {"event": "e", "url": "https://hooks.test/a"}))
     assert len(team.calls) == calls, "the token is checked once per client"
+
+
+def test_the_providers_client_names_the_settings_that_hold_a_refused_token() -> None:
+    provider = WebhookProvider()
+    client = provider._client(Connection(url="https://fox.test/api/v1", token="tok.other"))
+
+    assert client._api.unauthorized_hint == settings.INCIDENTFOX_UNAUTHORIZED_HINT
+    assert "stackfox:incidentfoxToken" in settings.INCIDENTFOX_UNAUTHORIZED_HINT
+
+
+def as_pulumi_sends(value: Any) -> Any:
+    """``value`` as it reaches a provider from the engine: every number a float."""
+    if isinstance(value, dict):
+        return {key: as_pulumi_sends(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_pulumi_sends(item) for item in value]
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def state_without_on_delete(team: FakeTeam) -> tuple[WebhookProvider, dict[str, Any], dict[str, Any]]:
+    """A Webhook created over the team's https://old.test/x: its provider, inputs, and state as recorded before
+    on_delete existed."""
+    team.overrides["webhooks"] = {"e": "https://old.test/x"}
+    provider = WebhookProvider()
+    inputs = checked(provider, {"event": "e", "url": "https://hooks.test/a"})
+    created = provider.create(inputs)
+    assert created.outs is not None
+    return provider, inputs, {key: value for key, value in created.outs.items() if key != "on_delete"}
+
+
+def test_state_recorded_without_on_delete_restores_as_the_model_defaults(team: FakeTeam) -> None:
+    provider, inputs, state = state_without_on_delete(team)
+
+    assert not provider.diff("team1/webhooks/e", state, inputs).changes, "a missing field compares as its default"
+    provider.delete("team1/webhooks/e", state)
+
+    assert team.overrides["webhooks"]["e"] == "https://old.test/x"
+
+
+def test_state_that_no_longer_validates_still_reads_and_deletes(team: FakeTeam) -> None:
+    provider, _, state = state_without_on_delete(team)
+    # What a looser earlier version accepted: plain http to hosts that are not loopback.
+    state.update(url="http://hooks.test/a", connection={"url": "http://fox.test/api/v1", "token": "tok.secret"})
+    inputs = {key: value for key, value in state.items() if key in provider.inputs_model.model_fields}
+    assert set(failures(provider, inputs)) == {"url", "connection.url"}, "today's check refuses them"
+    team.overrides["webhooks"]["e"] = "https://hooks.test/b"  # drift
+    team.client_forget()
+
+    read = provider.read("team1/webhooks/e", state)
+    provider.delete("team1/webhooks/e", state)
+
+    assert read.inputs is not None and read.inputs["url"] == "https://hooks.test/b"
+    assert read.inputs["connection"] == {"url": "http://fox.test/api/v1", "token": "tok.secret"}
+    assert read.inputs["on_delete"] == "restore"
+    assert team.overrides["webhooks"]["e"] == "https://old.test/x"
+
+
+def test_numbers_pulumi_sends_as_floats_are_written_and_recorded_as_ints(team: FakeTeam) -> None:
+    provider = TeamConfigProvider()
+    first = checked(provider, {"agents": {"planner": {"max_turns": 12}}, "custom": {"limits": {"retries": 3}}})
+    created = provider.create(as_pulumi_sends(first))
+    assert created.outs is not None
+    second = checked(provider, {"agents": {"planner": {"max_turns": 14}}, "custom": {"limits": {"retries": 4}}})
+
+    updated = provider.update(created.id, as_pulumi_sends(created.outs), as_pulumi_sends(second))
+
+    assert updated.outs is not None
+    written = json.dumps([team.overrides["agents"], team.overrides["limits"]])
+    assert written == json.dumps([{"planner": {"max_turns": 14}}, {"retries": 4}])
+    for outs, expected in ((created.outs, [12, 3]), (updated.outs, [14, 4])):
+        recorded = [outs["agents"]["planner"]["max_turns"], outs["custom"]["limits"]["retries"]]
+        assert json.dumps(recorded) == json.dumps(expected), "12, not 12.0"
+
+
+def test_state_that_no_longer_validates_is_taken_as_given_with_whole_numbers_as_ints() -> None:
+    provider = TeamConfigProvider()
+    state = {"agents": {"planner": {"max_turns": 12.0, "memory": 2.0}}, "custom": {"a.b": 1.0},
+             "team_id": "team1", "__provider": "pickled"}  # fmt: skip
+
+    inputs = provider.inputs_of(state)
+
+    assert inputs.agents is not None and inputs.agents["planner"].max_turns == 12
+    assert inputs.on_delete == "restore"
+    assert json.dumps(provider.props_of(inputs), sort_keys=True) == json.dumps(
+        {"agents": {"planner": {"max_turns": 12}}, "custom": {"a.b": 1}, "on_delete": "restore"}, sort_keys=True
+    ), "an unknown key is left out (it is no input), a whole number is an int"

@@ -1,18 +1,20 @@
-"""Engine events in the streaming-preview format (as pulumi 3.259 prints them), built for tests."""
+"""Engine events in the streaming-preview format (as pulumi 3.259 serializes them), built for tests."""
 
 from __future__ import annotations
 
 import json
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
 from stackfox_provider.engine import LocalEngine
-from stackfox_provider.review.engine_run import PreviewRun, collect
+from stackfox_provider.review.engine_run import PreviewRun, replay
 from stackfox_provider.review.values import SECRET_SIG_KEY, SECRET_SIG_VALUE
 from stackfox_provider.toolchain import Toolchain
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).parents[3]
 STACK, PROJECT = "dev", "ops"
 WEBHOOK = "pulumi-python:dynamic/incidentfox:Webhook"
 TEAM = "pulumi-python:dynamic/incidentfox:TeamConfig"
@@ -71,28 +73,47 @@ def lines(*events: dict[str, Any]) -> list[str]:
 
 
 def run_of(*events: dict[str, Any]) -> PreviewRun:
-    return collect(lines(*events))
+    return replay(lines(*events))
 
 
 def recorded(name: str) -> PreviewRun:
     """A preview recorded from the real engine against the sandbox (see fixtures/README.md)."""
-    return collect((FIXTURES / f"{name}-events.jsonl").read_text().splitlines())
+    return replay((FIXTURES / f"{name}-events.jsonl").read_text().splitlines())
 
 
-def fake_pulumi(tmp_path: Path, events: list[str], *, exit_code: int = 0, stderr: str = "") -> LocalEngine:
-    """An engine whose `pulumi` prints ``events``, records its arguments and environment, and exits."""
+def fake_pulumi(
+    tmp_path: Path,
+    events: list[str],
+    *,
+    exit_code: int = 0,
+    stderr: str = "",
+    selected: str | None = "dev",
+    wait_for_interrupt: bool = False,
+) -> LocalEngine:
+    """An engine whose `pulumi` (tests/unit/review/fake_pulumi.py) streams ``events`` to the Automation API and exits.
+
+    ``selected`` is the stack ``pulumi stack --show-name`` names (None: no stack is selected). Each call's arguments
+    are in ``calls.txt``, the preview's in ``args.txt`` and its environment in ``env.txt``.
+    """
     bin_dir = tmp_path / "toolchain" / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
     (tmp_path / "events.jsonl").write_text("".join(f"{line}\n" for line in events))
     (tmp_path / "stderr.txt").write_text(stderr)
+    (tmp_path / "exit_code.txt").write_text(str(exit_code))
+    if selected is not None:
+        (tmp_path / "selected.txt").write_text(selected)
+    if wait_for_interrupt:
+        (tmp_path / "wait_for_interrupt").touch()
     script = bin_dir / "pulumi"
     script.write_text(
-        "#!/bin/sh\n"
-        f'echo "$@" > "{tmp_path}/args.txt"\n'
-        f'env > "{tmp_path}/env.txt"\n'
-        f'cat "{tmp_path}/events.jsonl"\n'
-        f'cat "{tmp_path}/stderr.txt" >&2\n'
-        f"exit {exit_code}\n"
+        f"#!{sys.executable}\n"
+        f"import sys\nsys.path.insert(0, {str(ROOT)!r})\n"
+        f"from tests.unit.review.fake_pulumi import main\nmain({str(tmp_path)!r})\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return LocalEngine(Toolchain(bin_dir, "cache"), tmp_path / "state")
+
+
+def calls(tmp_path: Path) -> list[str]:
+    """The arguments of each call of the fake `pulumi`, in order."""
+    return (tmp_path / "calls.txt").read_text().splitlines()

@@ -9,6 +9,7 @@ import pytest
 
 from stackfox_provider import cli
 from stackfox_provider.engine import LocalEngine
+from stackfox_provider.review.cli import project_name
 from tests.unit.review.events import FIXTURES, WEBHOOK, diagnostic, fake_pulumi, lines, refresh, state, step, summary
 
 
@@ -41,7 +42,8 @@ def test_drift_exits_2_with_a_table_on_stdout_and_progress_on_stderr(
     assert "IncidentFox Webhook 'gone': not found (deleted?)" in err
     assert "IncidentFox TeamConfig 'team': read" in err
     assert "Drift" not in err
-    assert "--refresh --run-program --stack dev" in (tmp_path / "args.txt").read_text()
+    preview = (tmp_path / "args.txt").read_text()
+    assert "preview --refresh --run-program=true" in preview and preview.endswith("--stack dev")
 
 
 def test_drift_exits_0_when_everything_matches(
@@ -49,11 +51,11 @@ def test_drift_exits_0_when_everything_matches(
 ) -> None:
     applied = state({"url": "https://a"})
     events = lines(refresh(WEBHOOK, "w", applied, applied), step("same", WEBHOOK, "w", applied, applied), summary())
-    use(monkeypatch, fake_pulumi(tmp_path, events))
+    use(monkeypatch, fake_pulumi(tmp_path, events, selected="dev"))
 
     assert cli.main(["drift", "--cwd", str(project)]) == 0
     assert capsys.readouterr().out == "No drift: the 1 resource of stack dev (project ops) matches the code.\n"
-    assert "--stack" not in (tmp_path / "args.txt").read_text()
+    assert (tmp_path / "args.txt").read_text().endswith("--stack dev"), "the selected stack"
 
 
 def test_drift_exits_1_when_it_cannot_tell_with_the_reason_on_stderr(
@@ -119,6 +121,14 @@ def test_plan_exits_1_with_the_check_message(
     assert out == ""
     assert "stackfox: the preview failed:" in err
     assert "TeamConfig 'team': agents.planner.max_turns: Input should be a valid integer" in err
+
+
+def test_reports_name_the_project_of_pulumi_yaml(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text('runtime:\n  name: python\nname: "team ops" # quoted\n')
+    assert project_name(tmp_path) == "team ops"
+
+    (tmp_path / "Pulumi.yaml").write_text("name: [not closed\n")
+    assert project_name(tmp_path) == tmp_path.name, "no valid Pulumi.yaml: the directory's name"
 
 
 def test_both_commands_are_registered_with_their_flags() -> None:

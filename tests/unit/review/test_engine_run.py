@@ -1,14 +1,21 @@
-"""Collecting steps, refreshes and errors from the engine's streaming preview events."""
+"""Steps, refreshes and errors from the engine's preview events: live through the Automation API, or recorded."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from pathlib import Path
 
-from stackfox_provider.review.engine_run import ResourceRef, collect, preview_args, run_preview
+import pytest
+
+from stackfox_provider.review.engine_run import FAILED, ResourceRef, replay, run_preview
 from stackfox_provider.review.values import SECRET
+from stackfox_provider.settings import SKIP_CREDENTIALS_CHECK_ENV
 from tests.unit.review.events import (
     FIXTURES,
     TEAM,
+    calls,
     diagnostic,
     fake_pulumi,
     lines,
@@ -89,20 +96,37 @@ def test_a_program_exception_is_summarised() -> None:
 
 
 def test_without_events_the_reason_comes_from_stderr() -> None:
-    run = collect(["not json"])
-    run.returncode, run.stderr = 6, "error: no stack named 'nosuch' found\n"
+    run = run_of()
+    run.result, run.stderr = FAILED, "error: no stack named 'nosuch' found\n"
 
-    assert run.errors() == [(None, "no stack named 'nosuch' found"), (None, "not json")]
-
-
-def test_drift_refreshes_with_the_current_config_and_plan_does_not_refresh() -> None:
-    assert preview_args(stack="prod", refresh=True) == [
-        "preview", "--json", "--non-interactive", "--refresh", "--run-program", "--stack", "prod"
-    ]  # fmt: skip
-    assert preview_args(stack=None, refresh=False) == ["preview", "--json", "--non-interactive"]
+    assert run.errors() == [(None, "no stack named 'nosuch' found")]
+    run.stderr = ""
+    assert run.errors() == [(None, "pulumi preview failed without saying why")]
 
 
-def test_run_preview_streams_events_from_the_process(tmp_path: Path) -> None:
+def test_a_recording_is_engine_events_only() -> None:
+    with pytest.raises(ValueError):
+        replay(["not json"])
+
+
+def test_drift_refreshes_with_the_current_config_and_plan_does_not_refresh(tmp_path: Path) -> None:
+    drift, plan = tmp_path / "drift", tmp_path / "plan"
+
+    run_preview(fake_pulumi(drift, lines(summary())), drift, stack="prod", refresh=True)
+    run_preview(fake_pulumi(plan, lines(summary())), plan, stack="dev", refresh=False)
+
+    drift_args, plan_args = ((directory / "args.txt").read_text().split() for directory in (drift, plan))
+    assert drift_args[:4] == ["--non-interactive", "preview", "--refresh", "--run-program=true"]
+    assert drift_args[-2:] == ["--stack", "prod"]
+    assert plan_args[:3] == ["--non-interactive", "preview", "--exec-kind"]
+    assert not [arg for arg in plan_args if arg.startswith(("--refresh", "--run-program"))]
+    assert plan_args[-2:] == ["--stack", "dev"]
+    skip_check = f"{SKIP_CREDENTIALS_CHECK_ENV}=true"
+    assert skip_check in (plan / "env.txt").read_text().splitlines(), "plan calls no service"
+    assert skip_check not in (drift / "env.txt").read_text().splitlines()
+
+
+def test_run_preview_streams_events_through_the_automation_api(tmp_path: Path) -> None:
     events = (FIXTURES / "drift-events.jsonl").read_text().splitlines()
     engine = fake_pulumi(tmp_path, events, stderr="warning: something\n")
     seen: list[str] = []
@@ -110,11 +134,14 @@ def test_run_preview_streams_events_from_the_process(tmp_path: Path) -> None:
     run = run_preview(engine, tmp_path, stack="dev", refresh=True, on_refresh=lambda r: seen.append(r.resource.name))
 
     assert sorted(seen) == ["done", "gone", "pm", "team"]
-    assert (run.returncode, run.stderr) == (0, "warning: something\n")
-    assert (tmp_path / "args.txt").read_text().split() == preview_args(stack="dev", refresh=True)
+    assert (run.failed, run.result, run.stderr) == (False, "succeeded", "warning: something\n")
+    recording = recorded("drift")
+    same_collector = (run.steps, run.refreshes, run.change_counts, run.diagnostics)
+    assert same_collector == (recording.steps, recording.refreshes, recording.change_counts, recording.diagnostics)
+    assert "--event-log" in (tmp_path / "args.txt").read_text().split()
     environment = (tmp_path / "env.txt").read_text()
-    assert "PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true" in environment
     assert f"PULUMI_BACKEND_URL=file://{tmp_path / 'state'}" in environment
+    assert f"PULUMI_HOME={tmp_path / 'state' / 'home'}" in environment
 
 
 def test_a_failing_process_is_a_failed_run(tmp_path: Path) -> None:
@@ -123,3 +150,48 @@ def test_a_failing_process_is_a_failed_run(tmp_path: Path) -> None:
     run = run_preview(engine, tmp_path, stack=None, refresh=False)
 
     assert run.failed and run.errors() == [(None, "boom")]
+
+
+def test_the_selected_stack_is_previewed_by_name_and_stays_selected(tmp_path: Path) -> None:
+    engine = fake_pulumi(tmp_path, lines(summary()), selected="staging")
+
+    run = run_preview(engine, tmp_path, stack=None, refresh=False)
+
+    assert not run.failed
+    assert calls(tmp_path)[1:] == [
+        "--non-interactive stack --show-name", (tmp_path / "args.txt").read_text()
+    ]  # fmt: skip
+    assert (tmp_path / "args.txt").read_text().endswith(" --stack staging")
+
+
+def test_without_a_selected_stack_the_reason_is_pulumis(tmp_path: Path) -> None:
+    engine = fake_pulumi(tmp_path, lines(summary()), selected=None)
+
+    run = run_preview(engine, tmp_path, stack=None, refresh=True)
+
+    assert run.failed
+    assert run.errors() == [
+        (None, "no stack selected; please use `pulumi stack select` or `pulumi stack init` to choose one")
+    ]
+    assert not (tmp_path / "args.txt").exists(), "nothing was previewed"
+
+
+def test_a_sigterm_reaches_the_engine_once_as_a_sigint_and_stackfox_waits(tmp_path: Path) -> None:
+    engine = fake_pulumi(tmp_path, [], wait_for_interrupt=True)
+    handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+
+    def terminate_when_started() -> None:
+        for _ in range(600):
+            if (tmp_path / "started").exists():
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            threading.Event().wait(0.05)
+
+    sender = threading.Thread(target=terminate_when_started, daemon=True)
+    sender.start()
+    run = run_preview(engine, tmp_path, stack="dev", refresh=True)
+    sender.join()
+
+    assert (tmp_path / "sigints.txt").read_text() == "1", "pulumi cancels on one SIGINT (a second stops it at once)"
+    assert run.failed and run.errors() == [(None, "update canceled")]
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers

@@ -15,9 +15,9 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from stackfox_sandbox.cognito import SCOPES
 from stackfox_sandbox.runtime import Runtime, runtime_of
-from stackfox_sandbox.tokens import client_credentials_claims
+from stackfox_sandbox.stackflow.cognito import SCOPES
+from stackfox_sandbox.stackflow.tokens import client_credentials_claims
 
 router = APIRouter(tags=["cognito"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}

@@ -14,10 +14,18 @@ from datetime import timedelta
 from typing import Any
 
 from stackfox_sandbox.context import Principal, PrincipalKind
-from stackfox_sandbox.defaults import ORG_ID, ORG_NAME, ORG_SEED, SYSTEM_DEFAULTS, TEAM_ID, TEAM_NAME, TEAM_SEED
 from stackfox_sandbox.errors import ApiError
 from stackfox_sandbox.identity import Identity, new_token
-from stackfox_sandbox.merge import deep_merge, diff, merge_all
+from stackfox_sandbox.incidentfox.defaults import (
+    ORG_ID,
+    ORG_NAME,
+    ORG_SEED,
+    SYSTEM_DEFAULTS,
+    TEAM_ID,
+    TEAM_NAME,
+    TEAM_SEED,
+)
+from stackfox_sandbox.incidentfox.merge import deep_merge, diff, merge_all
 from stackfox_sandbox.store import Store, dumps, isoformat, parse_time, utcnow
 
 TOKEN_ID_RE = re.compile(r"^[0-9a-f]{32}$")

@@ -19,36 +19,26 @@ import httpx
 import pytest
 from moto import mock_aws
 
-from stackfox_provider.clients import cognito
-from stackfox_provider.clients.cognito import (
-    RECORDED_SETTINGS_HINT,
-    SETTING_SOURCES,
+from stackfox_provider.clients.http import RetryPolicy
+from stackfox_provider.clients.ratelimit import RateLimits
+from stackfox_provider.clients.stackflow import StackFlowClient
+from stackfox_provider.clients.stackflow.auth import (
     ClientCredentialsAuth,
     CognitoAdminUserPasswordAuth,
     CognitoUserPasswordAuth,
     StackFlowAuthError,
-    StackFlowAuthSettings,
     StackFlowSettingsError,
     StaticToken,
-    credential_from_settings,
     jwt_claims,
     secret_hash,
 )
-from stackfox_provider.clients.http import RetryPolicy
-from stackfox_provider.clients.ratelimit import RateLimits
-from stackfox_provider.clients.stackflow import StackFlowClient
+from stackfox_provider.settings import RECORDED_SETTINGS_HINT, STACKFLOW_NAMES
 
 REGION = "eu-west-1"
 PASSWORD = "Correct-horse-1!"
 CLIENT_SECRET = "cc-secret-value-0123456789"
-DOCS = Path(__file__).resolve().parents[3] / "docs" / "stackflow-auth.md"
-
-
-@pytest.fixture(autouse=True)
-def _empty_token_cache() -> Iterator[None]:
-    cognito.clear_token_cache()
-    yield
-    cognito.clear_token_cache()
+#: What stackfox tells the token sources to call each setting.
+NAMES = STACKFLOW_NAMES
 
 
 class FakeClock:
@@ -99,7 +89,9 @@ class Pool:
 
     def login(self, username: str = "", password: str = PASSWORD, **options: Any) -> CognitoUserPasswordAuth:
         options.setdefault("client_id", self.client_id)
-        return CognitoUserPasswordAuth(region=REGION, username=username or self.user, password=password, **options)
+        return CognitoUserPasswordAuth(
+            names=NAMES, region=REGION, username=username or self.user, password=password, **options
+        )
 
 
 @pytest.fixture(scope="module")
@@ -294,18 +286,23 @@ def test_a_401_from_stackflow_renews_the_token_once_and_the_call_succeeds(pool: 
 
 def test_the_region_comes_from_the_pool_id_when_not_given(pool: Pool) -> None:
     credential = CognitoUserPasswordAuth(
-        client_id=pool.client_id, username=pool.user, password=PASSWORD, user_pool_id=pool.pool_id
+        names=NAMES, client_id=pool.client_id, username=pool.user, password=PASSWORD, user_pool_id=pool.pool_id
     )
     assert credential.region == REGION
     assert credential.authorization().startswith("Bearer ey")
     with pytest.raises(StackFlowSettingsError, match=r"stackfox:stackflowRegion / STACKFLOW_REGION or AWS_REGION"):
-        CognitoUserPasswordAuth(client_id="c", username="alice", password=PASSWORD)
+        CognitoUserPasswordAuth(names=NAMES, client_id="c", username="alice", password=PASSWORD)
 
 
 @pytest.mark.parametrize("kind", [CognitoUserPasswordAuth, CognitoAdminUserPasswordAuth])
 def test_a_wrong_password_names_the_user_and_the_setting_to_fix(pool: Pool, kind: type[Any]) -> None:
     credential = kind(
-        region=REGION, user_pool_id=pool.pool_id, client_id=pool.client_id, username=pool.user, password="Wrong-pass-9!"
+        names=NAMES,
+        region=REGION,
+        user_pool_id=pool.pool_id,
+        client_id=pool.client_id,
+        username=pool.user,
+        password="Wrong-pass-9!",
     )
 
     with pytest.raises(StackFlowAuthError) as caught:
@@ -356,7 +353,12 @@ def test_a_password_challenge_is_a_clear_error(pool: Pool) -> None:
 
 def test_an_unreachable_cognito_endpoint_names_the_endpoint_setting() -> None:
     credential = CognitoUserPasswordAuth(
-        region=REGION, client_id="c", username="alice", password=PASSWORD, endpoint_url="http://127.0.0.1:9"
+        names=NAMES,
+        region=REGION,
+        client_id="c",
+        username="alice",
+        password=PASSWORD,
+        endpoint_url="http://127.0.0.1:9",
     )
 
     with pytest.raises(StackFlowAuthError) as caught:
@@ -372,7 +374,12 @@ def test_an_unreachable_cognito_endpoint_names_the_endpoint_setting() -> None:
 def test_the_admin_flow_logs_in_and_refreshes_through_the_admin_api(pool: Pool, logins: Logins) -> None:
     clock = FakeClock(time.time())
     credential = CognitoAdminUserPasswordAuth(
-        user_pool_id=pool.pool_id, client_id=pool.client_id, username=pool.user, password=PASSWORD, clock=clock
+        names=NAMES,
+        user_pool_id=pool.pool_id,
+        client_id=pool.client_id,
+        username=pool.user,
+        password=PASSWORD,
+        clock=clock,
     )
 
     token = credential.authorization().removeprefix("Bearer ")
@@ -392,6 +399,7 @@ def test_the_admin_flow_without_aws_credentials_says_what_it_needs(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     credential = CognitoAdminUserPasswordAuth(
+        names=NAMES,
         user_pool_id=f"{REGION}_abc",
         client_id="c",
         username="svc",
@@ -422,6 +430,7 @@ class TokenEndpoint:
 
     def credential(self, clock: Callable[[], float] = time.time, scope: str | None = "stackflow/write") -> Any:
         return ClientCredentialsAuth(
+            names=NAMES,
             token_url="https://pool.auth.eu-west-1.amazoncognito.com/oauth2/token",
             client_id="m2m",
             client_secret=CLIENT_SECRET,
@@ -526,6 +535,7 @@ def test_an_unreachable_token_endpoint_names_the_token_url_setting() -> None:
         raise httpx.ConnectError("connection refused")
 
     credential = ClientCredentialsAuth(
+        names=NAMES,
         token_url="https://nowhere.test/oauth2/token",
         client_id="m2m",
         client_secret=CLIENT_SECRET,
@@ -538,119 +548,10 @@ def test_an_unreachable_token_endpoint_names_the_token_url_setting() -> None:
 
 # --- settings ---
 
-FULL_USER_CONFIG = {
-    "stackfox:stackflowUrl": "http://localhost:8080/prod/api",
-    "stackfox:stackflowUsername": "alice",
-    "stackfox:stackflowPassword": PASSWORD,
-    "stackfox:stackflowClientId": "client-1",
-    "stackfox:stackflowUserPoolId": "us-east-1_abc",
-}
-
-
-def test_config_wins_over_the_environment_and_blank_config_falls_back() -> None:
-    settings = StackFlowAuthSettings.from_sources(
-        {**FULL_USER_CONFIG, "stackfox:stackflowRegion": "", "stackfox:cognitoEndpoint": None},
-        {
-            "STACKFLOW_USERNAME": "ignored",
-            "AWS_REGION": "eu-central-1",
-            "COGNITO_ENDPOINT": "http://127.0.0.1:5000",
-            "STACKFLOW_AUTH_FLOW": "ADMIN_USER_PASSWORD_AUTH",
-        },
-    )
-
-    assert settings.username == "alice"
-    assert settings.region == "eu-central-1"
-    assert settings.cognito_endpoint == "http://127.0.0.1:5000"
-    assert settings.require_url() == "http://localhost:8080/prod/api"
-    assert settings.auth_flow == "admin_user_password"
-    assert StackFlowAuthSettings.from_sources({}, {"STACKFLOW_REGION": "a", "AWS_REGION": "b"}).region == "a"
-
-
-def test_settings_select_the_mode() -> None:
-    def credential(config: dict[str, str], environ: dict[str, str] | None = None) -> Any:
-        return credential_from_settings(StackFlowAuthSettings.from_sources(config, environ or {}))
-
-    assert isinstance(credential({**FULL_USER_CONFIG, "stackfox:stackflowToken": "tok"}), StaticToken)
-    user = credential(FULL_USER_CONFIG)
-    assert type(user) is CognitoUserPasswordAuth and user.region == "us-east-1"
-    admin = credential(FULL_USER_CONFIG, {"STACKFLOW_AUTH_FLOW": "admin_user_password"})
-    assert isinstance(admin, CognitoAdminUserPasswordAuth) and admin.user_pool_id == "us-east-1_abc"
-    m2m = {
-        "stackfox:stackflowClientId": "m2m",
-        "stackfox:stackflowClientSecret": CLIENT_SECRET,
-        "stackfox:stackflowTokenUrl": "https://d.auth.eu-west-1.amazoncognito.com/oauth2/token",
-        "stackfox:stackflowScope": "stackflow/read",
-    }
-    machine = credential(m2m)
-    assert isinstance(machine, ClientCredentialsAuth) and machine.scope == "stackflow/read"
-    # A username turns client id + secret into a user login whose secret is only for SECRET_HASH.
-    assert type(credential({**m2m, **FULL_USER_CONFIG})) is CognitoUserPasswordAuth
-
-
-def test_incomplete_settings_list_what_each_mode_is_missing() -> None:
-    settings = StackFlowAuthSettings.from_sources({"stackfox:stackflowUsername": "alice"}, {})
-
-    with pytest.raises(StackFlowSettingsError) as caught:
-        credential_from_settings(settings)
-
-    assert str(caught.value).splitlines() == [
-        "StackFlow authentication is not configured completely; set one of:",
-        "  - a static token: missing stackfox:stackflowToken / STACKFLOW_TOKEN",
-        "  - a Cognito user login (USER_PASSWORD_AUTH): missing stackfox:stackflowPassword / STACKFLOW_PASSWORD, "
-        "stackfox:stackflowClientId / STACKFLOW_CLIENT_ID, stackfox:stackflowRegion / STACKFLOW_REGION or AWS_REGION",
-        "  - client credentials (with no username set): missing stackfox:stackflowClientId / STACKFLOW_CLIENT_ID, "
-        "stackfox:stackflowClientSecret / STACKFLOW_CLIENT_SECRET, stackfox:stackflowTokenUrl / STACKFLOW_TOKEN_URL",
-    ]
-
-
-def test_a_missing_url_names_its_setting() -> None:
-    with pytest.raises(StackFlowSettingsError, match=r"set stackfox:stackflowUrl / STACKFLOW_URL$"):
-        StackFlowAuthSettings.from_sources({}, {}).require_url()
-
-
-def test_the_admin_flow_requires_the_pool_id() -> None:
-    config = {key: value for key, value in FULL_USER_CONFIG.items() if key != "stackfox:stackflowUserPoolId"}
-    settings = StackFlowAuthSettings.from_sources(
-        {**config, "stackfox:stackflowAuthFlow": "admin_user_password", "stackfox:stackflowRegion": "eu-west-1"}, {}
-    )
-
-    with pytest.raises(
-        StackFlowSettingsError, match=r"ADMIN_USER_PASSWORD_AUTH\): missing stackfox:stackflowUserPoolId"
-    ):
-        _ = settings.mode
-
-
-def test_an_unknown_auth_flow_is_rejected_by_name() -> None:
-    with pytest.raises(ValueError, match=r"stackfox:stackflowAuthFlow / STACKFLOW_AUTH_FLOW must be user_password"):
-        StackFlowAuthSettings.from_sources({"stackfox:stackflowAuthFlow": "srp"}, {})
-
-
-def test_no_secret_shows_in_reprs_or_messages() -> None:
-    secrets = [PASSWORD, CLIENT_SECRET, "static-token-value"]
-    settings = StackFlowAuthSettings.from_sources(
-        {**FULL_USER_CONFIG, "stackfox:stackflowClientSecret": CLIENT_SECRET, "stackfox:stackflowToken": secrets[2]},
-        {},
-    )
-    shown = [
-        repr(settings),
-        str(settings),
-        repr(StaticToken(secrets[2])),
-        repr(
-            CognitoUserPasswordAuth(
-                region=REGION, client_id="c", username="u", password=PASSWORD, client_secret=CLIENT_SECRET
-            )
-        ),
-        repr(TokenEndpoint().credential()),
-    ]
-    for text in shown:
-        for secret in secrets:
-            assert secret not in text
-    assert "password='***'" in shown[3] and "client_secret='***'" in shown[3]
-
 
 def test_the_fingerprint_is_a_hash_of_the_identity_not_of_a_secret() -> None:
     def user(username: str, password: str) -> CognitoUserPasswordAuth:
-        return CognitoUserPasswordAuth(region=REGION, client_id="c", username=username, password=password)
+        return CognitoUserPasswordAuth(names=NAMES, region=REGION, client_id="c", username=username, password=password)
 
     fingerprint = user("alice", PASSWORD).fingerprint
     assert fingerprint == user("alice", "another-password").fingerprint
@@ -658,11 +559,3 @@ def test_the_fingerprint_is_a_hash_of_the_identity_not_of_a_secret() -> None:
     assert len(fingerprint) == 32 and PASSWORD not in fingerprint and "alice" not in fingerprint
     assert StaticToken("tok-1").fingerprint != StaticToken("tok-2").fingerprint
     assert "tok-1" not in StaticToken("tok-1").fingerprint
-
-
-def test_the_docs_table_lists_every_setting() -> None:
-    table = DOCS.read_text()
-    for source in SETTING_SOURCES:
-        assert f"`{source.config_key}`" in table
-        for name in source.env_vars:
-            assert f"`{name}`" in table

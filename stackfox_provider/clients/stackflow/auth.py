@@ -22,17 +22,20 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
-from typing import Any, Literal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from stackfox_provider import process
-from stackfox_provider.clients.http import Credential
-from stackfox_provider.errors import StackfoxError
+from stackfox_provider.errors import SettingsError, StackfoxError
 from stackfox_provider.process import Registry
+
+if TYPE_CHECKING:  # the stubs are a dev dependency; boto3 itself is imported on first use
+    from botocore.exceptions import ClientError
+    from mypy_boto3_cognito_idp.client import CognitoIdentityProviderClient
+    from mypy_boto3_cognito_idp.literals import AuthFlowTypeType
 
 log = logging.getLogger("stackfox.cognito")
 
@@ -56,53 +59,31 @@ class StackFlowAuthError(StackfoxError):
         self.code = code
 
 
-class StackFlowSettingsError(StackfoxError, ValueError):
+class StackFlowSettingsError(SettingsError):
     """The StackFlow authentication settings are missing, incomplete or invalid."""
 
 
-# --- settings sources ------------------------------------------------------------------------------------------
+# --- how messages name settings --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class SettingSource:
-    """Where one setting comes from: a stack config key, then environment variables in order."""
+class SettingNames:
+    """How messages name each setting and what they add when the settings are rejected.
 
-    field: str
-    config_key: str
-    env_vars: tuple[str, ...]
+    The client knows no config keys or environment variables: stackfox's settings module supplies where each
+    setting is set (``"password"`` → ``"stackfox:stackflowPassword / STACKFLOW_PASSWORD"``). Unnamed settings
+    are called by their field name.
+    """
 
-    @property
-    def hint(self) -> str:
-        return f"{self.config_key} / {' or '.join(self.env_vars)}"
+    names: Mapping[str, str] = field(default_factory=dict)
+    on_rejection: str = ""
 
+    def __call__(self, setting: str) -> str:
+        return self.names.get(setting, setting)
 
-SETTING_SOURCES: tuple[SettingSource, ...] = (
-    SettingSource("url", "stackfox:stackflowUrl", ("STACKFLOW_URL",)),
-    SettingSource("token", "stackfox:stackflowToken", ("STACKFLOW_TOKEN",)),
-    SettingSource("username", "stackfox:stackflowUsername", ("STACKFLOW_USERNAME",)),
-    SettingSource("password", "stackfox:stackflowPassword", ("STACKFLOW_PASSWORD",)),
-    SettingSource("client_id", "stackfox:stackflowClientId", ("STACKFLOW_CLIENT_ID",)),
-    SettingSource("client_secret", "stackfox:stackflowClientSecret", ("STACKFLOW_CLIENT_SECRET",)),
-    SettingSource("user_pool_id", "stackfox:stackflowUserPoolId", ("STACKFLOW_USER_POOL_ID",)),
-    SettingSource("region", "stackfox:stackflowRegion", ("STACKFLOW_REGION", "AWS_REGION")),
-    SettingSource("token_url", "stackfox:stackflowTokenUrl", ("STACKFLOW_TOKEN_URL",)),
-    SettingSource("scope", "stackfox:stackflowScope", ("STACKFLOW_SCOPE",)),
-    SettingSource("auth_flow", "stackfox:stackflowAuthFlow", ("STACKFLOW_AUTH_FLOW",)),
-    SettingSource("cognito_endpoint", "stackfox:cognitoEndpoint", ("COGNITO_ENDPOINT",)),
-)
-_SOURCES = {source.field: source for source in SETTING_SOURCES}
-
-
-#: Added to every rejection of the settings: where `refresh`/`destroy` take them from.
-RECORDED_SETTINGS_HINT = (
-    "`pulumi refresh`/`destroy` use the settings recorded at the last `pulumi up`: once the config holds the "
-    "right ones, run `pulumi up`, or pass --run-program to refresh/destroy"
-)
-
-
-def setting_hint(field: str) -> str:
-    """``"stackfox:stackflowPassword / STACKFLOW_PASSWORD"`` for ``"password"``: what to name in messages."""
-    return _SOURCES[field].hint
+    def rejected(self, message: str) -> str:
+        """``message`` with the advice for settings the identity provider rejected."""
+        return f"{message}. {self.on_rejection}" if self.on_rejection else message
 
 
 # --- token helpers ---------------------------------------------------------------------------------------------
@@ -228,17 +209,19 @@ class _TokenCache:
 _CACHE = _TokenCache()
 process.on_reset(_CACHE.clear)
 
-_boto_clients: Registry[tuple[str, str | None, bool], Any] = process.registry("cognito-idp clients")
+_boto_clients: Registry[tuple[str, str | None, bool], CognitoIdentityProviderClient] = process.registry(
+    "cognito-idp clients"
+)
 
 
-def _cognito_client(region: str, endpoint_url: str | None, *, signed: bool) -> Any:
+def _cognito_client(region: str, endpoint_url: str | None, *, signed: bool) -> CognitoIdentityProviderClient:
     """A process-wide ``cognito-idp`` client; unsigned ones need no AWS credentials (InitiateAuth is public)."""
 
-    def make() -> Any:
+    def make() -> CognitoIdentityProviderClient:
         # Imported on first use: a program that uses only IncidentFox never loads boto3 (0.15 s to import).
-        import boto3  # type: ignore[import-untyped]  # no type stubs installed
-        import botocore  # type: ignore[import-untyped]
-        from botocore.config import Config  # type: ignore[import-untyped]
+        import boto3
+        import botocore
+        from botocore.config import Config
 
         # boto3 clients are thread-safe but sessions are not: each client has its own session, made under the lock.
         config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 2})
@@ -248,11 +231,6 @@ def _cognito_client(region: str, endpoint_url: str | None, *, signed: bool) -> A
         return session.client("cognito-idp", region_name=region, endpoint_url=endpoint_url, config=config)
 
     return _boto_clients.get((region, endpoint_url, signed), make)
-
-
-def clear_token_cache() -> None:
-    """Forget every cached token of the process (tests; or after credentials were rotated)."""
-    _CACHE.clear()
 
 
 # --- token sources ---------------------------------------------------------------------------------------------
@@ -273,9 +251,9 @@ class StaticToken:
 
     mode: AuthMode = "static_token"
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, names: SettingNames = SettingNames()) -> None:
         if not token.strip():
-            raise StackFlowSettingsError(f"the StackFlow token is empty; check {setting_hint('token')}")
+            raise StackFlowSettingsError(f"the StackFlow token is empty; check {names('token')}")
         self._token = token.strip()
 
     def authorization(self) -> str:
@@ -297,9 +275,10 @@ class _CachedCredential(abc.ABC):
 
     mode: AuthMode
 
-    def __init__(self, identity: CacheKey, clock: Callable[[], float]) -> None:
+    def __init__(self, identity: CacheKey, clock: Callable[[], float], names: SettingNames) -> None:
         self._identity = identity
         self._clock = clock
+        self._names = names
 
     def authorization(self) -> str:
         return f"Bearer {_CACHE.bearer(self._identity, self._obtain, self._clock)}"
@@ -316,7 +295,7 @@ class _CachedCredential(abc.ABC):
         """A new token, refreshing ``stale`` (the last token, if any) when the flow can."""
 
 
-def _boto_error_code(error: Any) -> tuple[str, str]:
+def _boto_error_code(error: ClientError) -> tuple[str, str]:
     """The code and message of a ``botocore.exceptions.ClientError``."""
     details = error.response.get("Error", {})
     return str(details.get("Code", "")), str(details.get("Message", ""))
@@ -326,7 +305,7 @@ class CognitoUserPasswordAuth(_CachedCredential):
     """Cognito ``USER_PASSWORD_AUTH`` with an unsigned client (no AWS credentials); sends the ID token."""
 
     mode: AuthMode = "user_password"
-    password_flow = "USER_PASSWORD_AUTH"
+    password_flow: AuthFlowTypeType = "USER_PASSWORD_AUTH"
 
     def __init__(
         self,
@@ -339,11 +318,12 @@ class CognitoUserPasswordAuth(_CachedCredential):
         client_secret: str | None = None,
         endpoint_url: str | None = None,
         clock: Callable[[], float] = time.time,
+        names: SettingNames = SettingNames(),
     ) -> None:
         resolved_region = region or region_of_pool(user_pool_id)
         if not resolved_region:
             raise StackFlowSettingsError(
-                f"the Cognito region is unknown; set {setting_hint('region')} or {setting_hint('user_pool_id')}"
+                f"the Cognito region is unknown; set {names('region')} or {names('user_pool_id')}"
             )
         self.region = resolved_region
         self.user_pool_id = user_pool_id
@@ -353,7 +333,7 @@ class CognitoUserPasswordAuth(_CachedCredential):
         self._password = password
         self._client_secret = client_secret
         identity = ("cognito", endpoint_url or "", resolved_region, user_pool_id or "", client_id, username)
-        super().__init__(identity, clock)
+        super().__init__(identity, clock, names)
 
     def __repr__(self) -> str:
         public = {
@@ -393,7 +373,7 @@ class CognitoUserPasswordAuth(_CachedCredential):
             {"SECRET_HASH": secret_hash(username, self.client_id, self._client_secret)} if self._client_secret else {}
         )
 
-    def _authenticate(self, flow: str, parameters: dict[str, str], refresh_token: str | None) -> _Tokens:
+    def _authenticate(self, flow: AuthFlowTypeType, parameters: dict[str, str], refresh_token: str | None) -> _Tokens:
         response = self._call_cognito(flow, parameters)
         if response.get("ChallengeName"):
             raise StackFlowAuthError(self._challenge_message(str(response["ChallengeName"])), code="Challenge")
@@ -405,25 +385,25 @@ class CognitoUserPasswordAuth(_CachedCredential):
             result["IdToken"], self._clock(), result.get("ExpiresIn"), result.get("RefreshToken") or refresh_token
         )
 
-    def _call_cognito(self, flow: str, parameters: dict[str, str]) -> dict[str, Any]:
-        import botocore.exceptions  # type: ignore[import-untyped]  # loaded with the client (see _cognito_client)
+    def _call_cognito(self, flow: AuthFlowTypeType, parameters: dict[str, str]) -> Mapping[str, Any]:
+        import botocore.exceptions  # loaded with the client (see _cognito_client)
 
         try:
             return self._initiate(self._boto_client(), flow, parameters)
         except botocore.exceptions.ClientError as error:
             code, message = _boto_error_code(error)
-            rejection = f"{self._rejection_message(code, message)}. {RECORDED_SETTINGS_HINT}"
-            raise StackFlowAuthError(rejection, code=code) from error
+            raise StackFlowAuthError(self._names.rejected(self._rejection_message(code, message)), code=code) from error
         except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as error:  # incl. timeouts
             raise StackFlowAuthError(self._unreachable_message(error), code="Unreachable") from error
         except botocore.exceptions.NoCredentialsError as error:
             raise StackFlowAuthError(self._no_credentials_message(), code="NoCredentials") from error
 
-    def _initiate(self, client: Any, flow: str, parameters: dict[str, str]) -> dict[str, Any]:
-        result: dict[str, Any] = client.initiate_auth(ClientId=self.client_id, AuthFlow=flow, AuthParameters=parameters)
-        return result
+    def _initiate(
+        self, client: CognitoIdentityProviderClient, flow: AuthFlowTypeType, parameters: dict[str, str]
+    ) -> Mapping[str, Any]:
+        return client.initiate_auth(ClientId=self.client_id, AuthFlow=flow, AuthParameters=parameters)
 
-    def _boto_client(self) -> Any:
+    def _boto_client(self) -> CognitoIdentityProviderClient:
         return _cognito_client(self.region, self.endpoint_url, signed=False)
 
     def _rejection_message(self, code: str, message: str) -> str:
@@ -431,36 +411,36 @@ class CognitoUserPasswordAuth(_CachedCredential):
         if code == "NotAuthorizedException":
             lowered = message.lower()
             if "disabled" in lowered:
-                return f"{user}: User is disabled. Enable the user, or set another user in {setting_hint('username')}"
+                return f"{user}: User is disabled. Enable the user, or set another user in {self._names('username')}"
             if "secret hash" in lowered:
-                return f"{user}: {message}. Check {setting_hint('client_secret')}"
+                return f"{user}: {message}. Check {self._names('client_secret')}"
             # Cognito says "Incorrect username or password." or "Password attempts exceeded"; moto's admin flow
             # says just the username.
             reason = message if "password" in lowered else "Incorrect username or password."
-            return f"{user}: {reason} Check {setting_hint('password')}"
+            return f"{user}: {reason} Check {self._names('password')}"
         if code == "UserNotFoundException":
-            return f"{user}: the user does not exist. Check {setting_hint('username')}"
+            return f"{user}: the user does not exist. Check {self._names('username')}"
         if code == "UserNotConfirmedException":
-            return f"{user}: the user is not confirmed. Confirm it, or set another user in {setting_hint('username')}"
+            return f"{user}: the user is not confirmed. Confirm it, or set another user in {self._names('username')}"
         if code == "PasswordResetRequiredException":
-            return f"{user}: the password must be reset. Set a new password and update {setting_hint('password')}"
+            return f"{user}: the password must be reset. Set a new password and update {self._names('password')}"
         if code == "ResourceNotFoundException":
             return (
                 f"Cognito does not know the app client {self.client_id} or user pool {self.user_pool_id or '(none)'} "
-                f"in {self.region} ({message}). Check {setting_hint('client_id')}, {setting_hint('user_pool_id')}, "
-                f"{setting_hint('region')} and {setting_hint('cognito_endpoint')}"
+                f"in {self.region} ({message}). Check {self._names('client_id')}, {self._names('user_pool_id')}, "
+                f"{self._names('region')} and {self._names('cognito_endpoint')}"
             )
         if code == "InvalidParameterException":
             return (
                 f"{user}: {message}. The app client {self.client_id} must allow ALLOW_{self.password_flow} and "
-                f"ALLOW_REFRESH_TOKEN_AUTH; or choose another flow with {setting_hint('auth_flow')}"
+                f"ALLOW_REFRESH_TOKEN_AUTH; or choose another flow with {self._names('auth_flow')}"
             )
         return f"Cognito login of the StackFlow user {self.username} failed ({code}): {message}"
 
     def _challenge_message(self, challenge: str) -> str:
         fix = (
             "set a permanent password (aws cognito-idp admin-set-user-password --permanent) and update "
-            + setting_hint("password")
+            + self._names("password")
             if challenge == "NEW_PASSWORD_REQUIRED"
             else "use a user without that challenge (no MFA) for stackfox"
         )
@@ -473,7 +453,7 @@ class CognitoUserPasswordAuth(_CachedCredential):
         where = self.endpoint_url or f"the Cognito endpoint of {self.region}"
         return (
             f"Cannot reach Cognito at {where} ({type(error).__name__}). "
-            f"Check {setting_hint('cognito_endpoint')} and {setting_hint('region')}"
+            f"Check {self._names('cognito_endpoint')} and {self._names('region')}"
         )
 
     def _no_credentials_message(self) -> str:
@@ -484,38 +464,21 @@ class CognitoAdminUserPasswordAuth(CognitoUserPasswordAuth):
     """Cognito ``ADMIN_USER_PASSWORD_AUTH`` for a service user; signs with AWS credentials from boto3's chain."""
 
     mode: AuthMode = "admin_user_password"
-    password_flow = "ADMIN_USER_PASSWORD_AUTH"
+    password_flow: AuthFlowTypeType = "ADMIN_USER_PASSWORD_AUTH"
 
-    def __init__(
-        self,
-        *,
-        client_id: str,
-        username: str,
-        password: str,
-        user_pool_id: str,
-        region: str | None = None,
-        client_secret: str | None = None,
-        endpoint_url: str | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(
-            client_id=client_id,
-            username=username,
-            password=password,
-            region=region,
-            user_pool_id=user_pool_id,
-            client_secret=client_secret,
-            endpoint_url=endpoint_url,
-            clock=clock,
-        )
+    def __init__(self, *, user_pool_id: str, **options: Any) -> None:
+        """As :class:`CognitoUserPasswordAuth`, with the user pool required (AdminInitiateAuth names it)."""
+        super().__init__(user_pool_id=user_pool_id, **options)
 
-    def _initiate(self, client: Any, flow: str, parameters: dict[str, str]) -> dict[str, Any]:
-        result: dict[str, Any] = client.admin_initiate_auth(
+    def _initiate(
+        self, client: CognitoIdentityProviderClient, flow: AuthFlowTypeType, parameters: dict[str, str]
+    ) -> Mapping[str, Any]:
+        assert self.user_pool_id is not None  # required by __init__
+        return client.admin_initiate_auth(
             UserPoolId=self.user_pool_id, ClientId=self.client_id, AuthFlow=flow, AuthParameters=parameters
         )
-        return result
 
-    def _boto_client(self) -> Any:
+    def _boto_client(self) -> CognitoIdentityProviderClient:
         return _cognito_client(self.region, self.endpoint_url, signed=True)
 
     def _rejection_message(self, code: str, message: str) -> str:
@@ -523,14 +486,14 @@ class CognitoAdminUserPasswordAuth(CognitoUserPasswordAuth):
             return (
                 f"AWS refused AdminInitiateAuth for the StackFlow user {self.username} ({code}: {message}). "
                 "The AWS credentials need cognito-idp:AdminInitiateAuth on the pool; "
-                f"or set {setting_hint('auth_flow')} to user_password"
+                f"or set {self._names('auth_flow')} to user_password"
             )
         return super()._rejection_message(code, message)
 
     def _no_credentials_message(self) -> str:
         return (
             "ADMIN_USER_PASSWORD_AUTH needs AWS credentials with cognito-idp:AdminInitiateAuth from boto3's usual "
-            f"chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...), and none were found; or set {setting_hint('auth_flow')} "
+            f"chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...), and none were found; or set {self._names('auth_flow')} "
             "to user_password"
         )
 
@@ -550,6 +513,7 @@ class ClientCredentialsAuth(_CachedCredential):
         transport: httpx.BaseTransport | None = None,
         timeout_seconds: float = 20.0,
         clock: Callable[[], float] = time.time,
+        names: SettingNames = SettingNames(),
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
@@ -557,7 +521,7 @@ class ClientCredentialsAuth(_CachedCredential):
         self._client_secret = client_secret
         self._transport = transport
         self._timeout = timeout_seconds
-        super().__init__(("oauth2", token_url, client_id, scope or ""), clock)
+        super().__init__(("oauth2", token_url, client_id, scope or ""), clock, names)
 
     def __repr__(self) -> str:
         public = {"token_url": self.token_url, "client_id": self.client_id, "scope": self.scope}
@@ -573,12 +537,12 @@ class ClientCredentialsAuth(_CachedCredential):
         except httpx.HTTPError as error:
             raise StackFlowAuthError(
                 f"Cannot reach the token endpoint {self.token_url} ({type(error).__name__}). "
-                f"Check {setting_hint('token_url')}",
+                f"Check {self._names('token_url')}",
                 code="Unreachable",
             ) from error
         body = _json_object(response)
         if response.status_code >= 400 or not isinstance(body.get("access_token"), str):
-            rejection = f"{self._rejection_message(response.status_code, body)}. {RECORDED_SETTINGS_HINT}"
+            rejection = self._names.rejected(self._rejection_message(response.status_code, body))
             raise StackFlowAuthError(rejection, code=body.get("error"))
         log.info("obtained a StackFlow access token for client %s", self.client_id)
         return _tokens(body["access_token"], self._clock(), body.get("expires_in"))
@@ -587,12 +551,12 @@ class ClientCredentialsAuth(_CachedCredential):
         error = str(body.get("error") or f"HTTP {status}")
         description = f": {body['error_description']}" if body.get("error_description") else ""
         fixes = {
-            "invalid_client": f"Check {setting_hint('client_id')} and {setting_hint('client_secret')}",
-            "invalid_scope": f"Check {setting_hint('scope')}",
+            "invalid_client": f"Check {self._names('client_id')} and {self._names('client_secret')}",
+            "invalid_scope": f"Check {self._names('scope')}",
             "unauthorized_client": f"The app client {self.client_id} must allow the client_credentials OAuth flow",
             "unsupported_grant_type": f"The app client {self.client_id} must allow the client_credentials OAuth flow",
         }
-        fix = fixes.get(error, f"Check {setting_hint('token_url')}")
+        fix = fixes.get(error, f"Check {self._names('token_url')}")
         if status < 400:
             return f"The token endpoint {self.token_url} answered without an access token. {fix}"
         rejected = f"The token endpoint {self.token_url} rejected the StackFlow client {self.client_id}"
@@ -605,147 +569,3 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
-
-
-# --- settings --------------------------------------------------------------------------------------------------
-
-_AUTH_FLOW_ALIASES: dict[str, AuthFlow] = {
-    "user_password": "user_password",
-    "user_password_auth": "user_password",
-    "admin_user_password": "admin_user_password",
-    "admin_user_password_auth": "admin_user_password",
-}
-
-
-class StackFlowAuthSettings(BaseModel):
-    """How stackfox reaches and authenticates to StackFlow; which fields are set selects the auth mode."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    url: str | None = None
-    token: SecretStr | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    user_pool_id: str | None = None
-    region: str | None = None
-    token_url: str | None = None
-    scope: str | None = None
-    auth_flow: AuthFlow = "user_password"
-    cognito_endpoint: str | None = None
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip()
-            return value or None
-        return value
-
-    @field_validator("auth_flow", mode="before")
-    @classmethod
-    def _known_flow(cls, value: Any) -> Any:
-        if value is None:
-            return "user_password"
-        flow = _AUTH_FLOW_ALIASES.get(str(value).strip().lower().replace("-", "_"))
-        if flow is None:
-            raise ValueError(f"{setting_hint('auth_flow')} must be user_password or admin_user_password, not {value!r}")
-        return flow
-
-    @classmethod
-    def from_sources(cls, config: Mapping[str, str | None], environ: Mapping[str, str]) -> StackFlowAuthSettings:
-        """Read stack config keys (``stackfox:stackflow…``), falling back to environment variables."""
-        return cls.model_validate(dict(_values_from_sources(config, environ)))
-
-    def require_url(self) -> str:
-        """The StackFlow API base URL (ending in ``/prod/api``); raises naming the setting when it is unset."""
-        if self.url is None:
-            raise StackFlowSettingsError(f"the StackFlow API URL is not set; set {setting_hint('url')}")
-        return self.url
-
-    @property
-    def mode(self) -> AuthMode:
-        """The auth mode these settings select; raises ``StackFlowSettingsError`` listing what each mode lacks.
-
-        A static token wins; else a client secret with a token URL and no username means client credentials;
-        else a Cognito user login with the configured ``auth_flow``.
-        """
-        if self.token is not None:
-            return "static_token"
-        wants_client_credentials = self.client_secret is not None and self.token_url is not None and not self.username
-        missing_client = self._missing("client_id", "client_secret", "token_url")
-        missing_user = self._missing_for_user_login()
-        if wants_client_credentials and not missing_client:
-            return "client_credentials"
-        if not wants_client_credentials and not missing_user:
-            return self.auth_flow
-        raise StackFlowSettingsError(
-            _missing_message(
-                {
-                    "a static token": ["token"],
-                    self._user_login_title(): missing_user,
-                    "client credentials (with no username set)": missing_client,
-                }
-            )
-        )
-
-    def _missing(self, *names: str) -> list[str]:
-        return [name for name in names if getattr(self, name) is None]
-
-    def _missing_for_user_login(self) -> list[str]:
-        admin = self.auth_flow == "admin_user_password"
-        missing = self._missing("username", "password", "client_id", *(["user_pool_id"] if admin else []))
-        if not self.region and not region_of_pool(self.user_pool_id) and "user_pool_id" not in missing:
-            missing.append("region")
-        return missing
-
-    def _user_login_title(self) -> str:
-        flow = "ADMIN_USER_PASSWORD_AUTH" if self.auth_flow == "admin_user_password" else "USER_PASSWORD_AUTH"
-        return f"a Cognito user login ({flow})"
-
-
-def _values_from_sources(config: Mapping[str, str | None], environ: Mapping[str, str]) -> Iterator[tuple[str, str]]:
-    for source in SETTING_SOURCES:
-        candidates = [config.get(source.config_key), *(environ.get(name) for name in source.env_vars)]
-        value = next((candidate for candidate in candidates if candidate and candidate.strip()), None)
-        if value is not None:
-            yield source.field, value
-
-
-def _missing_message(missing_by_mode: Mapping[str, list[str]]) -> str:
-    lines = [
-        f"  - {mode}: missing {', '.join(setting_hint(name) for name in names)}"
-        for mode, names in missing_by_mode.items()
-        if names
-    ]
-    return "StackFlow authentication is not configured completely; set one of:\n" + "\n".join(lines)
-
-
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
-
-
-def credential_from_settings(settings: StackFlowAuthSettings) -> Credential:
-    """The token source the settings select (see ``StackFlowAuthSettings.mode``)."""
-    mode = settings.mode
-    if mode == "static_token":
-        return StaticToken(_secret(settings.token) or "")
-    if mode == "client_credentials":
-        return ClientCredentialsAuth(
-            token_url=settings.token_url or "",
-            client_id=settings.client_id or "",
-            client_secret=_secret(settings.client_secret) or "",
-            scope=settings.scope,
-        )
-    common: dict[str, Any] = {
-        "client_id": settings.client_id or "",
-        "username": settings.username or "",
-        "password": _secret(settings.password) or "",
-        "region": settings.region,
-        "client_secret": _secret(settings.client_secret),
-        "endpoint_url": settings.cognito_endpoint,
-    }
-    if mode == "admin_user_password":
-        return CognitoAdminUserPasswordAuth(user_pool_id=settings.user_pool_id or "", **common)
-    return CognitoUserPasswordAuth(user_pool_id=settings.user_pool_id, **common)

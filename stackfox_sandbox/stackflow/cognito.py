@@ -8,8 +8,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
+import boto3
+from botocore.config import Config
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from stackfox_sandbox.identity import Identity
@@ -95,7 +95,8 @@ def cognito_client(endpoint_url: str, region: str) -> Any:
         endpoint_url=endpoint_url,
         region_name=region,
         config=Config(retries={"max_attempts": 2}, connect_timeout=5, read_timeout=30),
-        **DUMMY_CREDENTIALS,
+        aws_access_key_id=DUMMY_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["aws_secret_access_key"],
     )
 
 

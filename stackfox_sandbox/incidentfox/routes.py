@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from stackfox_sandbox.context import Principal, context_of
-from stackfox_sandbox.defaults import ORG_ID, SYSTEM_DEFAULTS, TEAM_ID
 from stackfox_sandbox.errors import ApiError, timestamp
-from stackfox_sandbox.incidentfox_models import (
+from stackfox_sandbox.incidentfox.defaults import ORG_ID, SYSTEM_DEFAULTS, TEAM_ID
+from stackfox_sandbox.incidentfox.merge import leaf_paths
+from stackfox_sandbox.incidentfox.models import (
     AdminConfig,
     AdminConfigPut,
     Audit,
@@ -34,9 +35,8 @@ from stackfox_sandbox.incidentfox_models import (
     TokenIssued,
     TokenRequest,
 )
-from stackfox_sandbox.incidentfox_store import Node, Validator
-from stackfox_sandbox.incidentfox_validation import check_immutable, validate_effective
-from stackfox_sandbox.merge import leaf_paths
+from stackfox_sandbox.incidentfox.store import Node, Validator
+from stackfox_sandbox.incidentfox.validation import check_immutable, validate_effective
 from stackfox_sandbox.openapi_helpers import responses
 from stackfox_sandbox.runtime import Runtime, runtime_of
 from stackfox_sandbox.settings import Dialect

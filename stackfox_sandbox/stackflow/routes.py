@@ -11,7 +11,7 @@ from stackfox_sandbox.context import Principal, context_of
 from stackfox_sandbox.errors import ApiError
 from stackfox_sandbox.openapi_helpers import RATE_LIMIT_HEADERS, responses
 from stackfox_sandbox.runtime import Runtime, runtime_of
-from stackfox_sandbox.stackflow_models import (
+from stackfox_sandbox.stackflow.models import (
     Category,
     CategoryCreate,
     CategoryList,
@@ -27,7 +27,7 @@ from stackfox_sandbox.stackflow_models import (
     Priority,
     Slug,
 )
-from stackfox_sandbox.stackflow_store import body_etag
+from stackfox_sandbox.stackflow.store import body_etag
 from stackfox_sandbox.store import isoformat, utcnow
 
 READ_SCOPES = frozenset({"stackflow/read", "stackflow/write"})

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from stackfox_sandbox.errors import ApiError
-from stackfox_sandbox.stackflow_models import OPEN_STATES
+from stackfox_sandbox.stackflow.models import OPEN_STATES
 from stackfox_sandbox.store import Store, dumps, isoformat, parse_time, utcnow
 
 SLA_BY_PRIORITY = {"P1": timedelta(hours=1), "P2": timedelta(hours=4), "P3": timedelta(days=1), "P4": timedelta(days=3)}
