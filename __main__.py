@@ -7,7 +7,7 @@ program runs offline. Against the real services, set the `stackfox:*` config key
 import pulumi
 
 from stackfox_provider.incidentfox import McpServer, TeamConfig, Webhook
-from stackfox_provider.stackflow import IncidentCategory
+from stackfox_provider.stackflow import IncidentCategory, Priority
 
 config = pulumi.Config()
 
@@ -48,7 +48,7 @@ Webhook(
 Webhook("postmortem-ready", event="postmortem_ready", url="https://hooks.example.com/ifx/postmortems")
 
 # name: (label, default priority, default assignment group, subcategories)
-STANDING_CATEGORIES = {
+STANDING_CATEGORIES: dict[str, tuple[str, Priority, str, dict[str, str]]] = {
     "network": ("Network", "P2", "network-ops", {"dns": "DNS", "load-balancer": "Load balancer", "vpn": "VPN"}),
     "database": ("Database", "P1", "dba", {"replication": "Replication", "latency": "Latency", "storage": "Storage"}),
     "server": ("Server", "P3", "platform", {"cpu": "CPU", "memory": "Memory", "disk": "Disk"}),

@@ -45,9 +45,11 @@ def _parser() -> argparse.ArgumentParser:
 
     pulumi = commands.add_parser(
         "pulumi",
-        help="run the pinned pulumi CLI offline against the local state backend",
-        description="Runs `pulumi ARGS...` with the toolchain and the offline environment stackfox sets up "
-        "(file backend in --state-dir, passphrase secrets, no update checks, no plugin downloads).",
+        help="run the pinned pulumi CLI on your backend (else a local file backend)",
+        description="Runs `pulumi ARGS...` with the toolchain, no update checks and no plugin downloads. State "
+        "goes to the backend you chose with `pulumi login`, PULUMI_BACKEND_URL or Pulumi.yaml; with --state-dir "
+        "(or $STACKFOX_STATE_DIR), or when none is chosen, to stackfox's file backend (default CWD/.stackfox) "
+        "with passphrase secrets. The first line on stderr says which.",
     )
     add_project_arguments(pulumi)
     pulumi.add_argument("pulumi_args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for pulumi")
@@ -56,8 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     use_sandbox = commands.add_parser(
         "use-sandbox",
         help="point a stack's stackfox:* config at a running local sandbox",
-        description="Selects (or creates) the stack and sets the stackfox:* connection settings from "
-        "the sandbox's sandbox.json; tokens and passwords are stored as secrets.",
+        description="Selects (or creates) the stack, in the backend `stackfox pulumi` uses, and sets the "
+        "stackfox:* connection settings from the sandbox's sandbox.json; tokens and passwords are stored as secrets.",
     )
     add_project_arguments(use_sandbox)
     from stackfox_sandbox.settings import DEFAULT_STATE_DIR  # pydantic only: no sandbox extra needed
@@ -100,8 +102,15 @@ def _pulumi(args: argparse.Namespace) -> int:
     pulumi_args = list(args.pulumi_args)
     if pulumi_args[:1] == ["--"]:
         pulumi_args = pulumi_args[1:]
-    engine = LocalEngine.for_project(args.cwd.resolve(), args.state_dir)
+    engine = _engine(args.cwd.resolve(), args.state_dir)
     return engine.run_cli(pulumi_args, cwd=args.cwd.resolve()).returncode
+
+
+def _engine(project_dir: Path, state_dir: Path | None) -> LocalEngine:
+    """The engine for the project, after one line on stderr that says where its state goes."""
+    engine = LocalEngine.for_project(project_dir, state_dir)
+    print(engine.backend.describe(), file=sys.stderr, flush=True)
+    return engine
 
 
 def _use_sandbox(args: argparse.Namespace) -> int:
@@ -115,7 +124,7 @@ def _use_sandbox(args: argparse.Namespace) -> int:
         print(f"stackfox: cannot read {info_file} ({error}); start it with `stackfox sandbox start`", file=sys.stderr)
         return 1
     cwd = args.cwd.resolve()
-    engine = LocalEngine.for_project(cwd, args.state_dir)
+    engine = _engine(cwd, args.state_dir)
     selected = engine.run_cli(["stack", "select", "--create", args.stack], cwd=cwd)
     if selected.returncode != 0:
         return selected.returncode

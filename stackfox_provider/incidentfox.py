@@ -3,10 +3,33 @@
 Connection: stack config ``stackfox:incidentfoxUrl`` and secret ``stackfox:incidentfoxToken`` (or
 ``INCIDENTFOX_URL`` / ``INCIDENTFOX_TOKEN``), or a ``connection={"url": ..., "token": ...}`` input
 per resource to manage several teams from one stack.
+
+Nested inputs have ``TypedDict`` types (``AgentArgs``, ``RoutingArgs``, ``ConnectionArgs``, ...), so editors
+complete their keys and type checkers refuse a misspelt one; dict literals need no import.
 """
 
-from stackfox_provider.resources.mcp_server import McpServer
-from stackfox_provider.resources.team_config import TeamConfig
+from stackfox_provider.resources._incidentfox import ConnectionArgs, OnDelete
+from stackfox_provider.resources.mcp_server import McpServer, McpTransport
+from stackfox_provider.resources.team_config import (
+    AgentArgs,
+    AgentModelArgs,
+    AgentPromptArgs,
+    OutputConfigArgs,
+    RoutingArgs,
+    TeamConfig,
+)
 from stackfox_provider.resources.webhook import Webhook
 
-__all__ = ["McpServer", "TeamConfig", "Webhook"]
+__all__ = [
+    "AgentArgs",
+    "AgentModelArgs",
+    "AgentPromptArgs",
+    "ConnectionArgs",
+    "McpServer",
+    "McpTransport",
+    "OnDelete",
+    "OutputConfigArgs",
+    "RoutingArgs",
+    "TeamConfig",
+    "Webhook",
+]

@@ -8,7 +8,7 @@ category's ``connection``. The service user's password stays in secret stack con
 import pulumi
 import pulumi_aws as aws
 
-from stackfox_provider.stackflow import IncidentCategory
+from stackfox_provider.stackflow import IncidentCategory, Priority, StackFlowConnectionArgs, SubcategoryArgs
 
 config = pulumi.Config()
 region = aws.get_region_output().region
@@ -26,7 +26,7 @@ cli_client = aws.cognito.UserPoolClient(
 )
 domain = aws.cognito.UserPoolDomain("stackflow", domain=config.require("cognitoDomain"), user_pool_id=pool.id)
 
-connection = {
+connection: StackFlowConnectionArgs = {
     "url": config.require("stackflowUrl"),
     "user_pool_id": pool.id,
     "client_id": cli_client.id,
@@ -34,6 +34,10 @@ connection = {
     "token_url": pulumi.Output.format("https://{0}.auth.{1}.amazoncognito.com/oauth2/token", domain.domain, region),
 }
 
+CATEGORIES: list[tuple[str, str, Priority, list[SubcategoryArgs]]] = [
+    ("network", "Network", "P2", [{"name": "dns", "label": "DNS"}, {"name": "vpn", "label": "VPN"}]),
+    ("database", "Database", "P1", [{"name": "replication", "label": "Replication"}]),
+]
 categories = [
     IncidentCategory(
         f"category-{name}",
@@ -43,10 +47,7 @@ categories = [
         subcategories=subcategories,
         connection=connection,
     )
-    for name, label, priority, subcategories in [
-        ("network", "Network", "P2", [{"name": "dns", "label": "DNS"}, {"name": "vpn", "label": "VPN"}]),
-        ("database", "Database", "P1", [{"name": "replication", "label": "Replication"}]),
-    ]
+    for name, label, priority, subcategories in CATEGORIES
 ]
 
 pulumi.export("user_pool_id", pool.id)

@@ -19,8 +19,9 @@ import sys
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypedDict, TypeVar
 
+import pulumi
 import pydantic
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
@@ -75,6 +76,15 @@ class Connection(StrictModel):
     @classmethod
     def _base_url(cls, url: str) -> str:
         return url.rstrip("/")
+
+
+class ConnectionArgs(TypedDict):
+    """``connection=`` of an IncidentFox resource, as a program writes it (``Connection`` validates it)."""
+
+    url: pulumi.Input[str]
+    """the team's API base URL, e.g. https://api.incidentfox.ai/api/v1 (https; http only for loopback hosts)"""
+    token: pulumi.Input[str]
+    """a team token of that team (<id>.<secret>)"""
 
 
 #: A Pulumi stack, fully qualified: ``org/project/stack``.

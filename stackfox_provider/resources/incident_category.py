@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal, TypedDict
 
 import pulumi
 import pydantic
@@ -49,6 +49,10 @@ Label = Annotated[str, nonblank(200)]
 Group = Annotated[str, nonblank(100)]
 #: A setting of the connection: one token, no whitespace.
 Setting = Annotated[str, pydantic.StringConstraints(strict=True, min_length=1, max_length=256, pattern=r"^\S+$")]
+#: A category's default priority.
+Priority = Literal["P1", "P2", "P3", "P4"]
+#: What deleting a category resource does.
+DeletionPolicy = Literal["deactivate", "delete", "retain"]
 
 
 def _slug(name: str) -> str:
@@ -76,6 +80,15 @@ class SubcategoryInput(StrictModel):
     label: Label = pydantic.Field(description="the name people see")
 
 
+class SubcategoryArgs(TypedDict):
+    """One subcategory, as a program writes it (``SubcategoryInput`` validates it)."""
+
+    name: pulumi.Input[str]
+    """the subcategory's name (lower case, unique within the category)"""
+    label: pulumi.Input[str]
+    """the name people see"""
+
+
 class StackFlowConnection(StrictModel):
     """Where StackFlow and its Cognito pool are, e.g. from pulumi-aws outputs; secrets stay in stack config."""
 
@@ -94,6 +107,25 @@ class StackFlowConnection(StrictModel):
     )
 
 
+class StackFlowConnectionArgs(TypedDict, total=False):
+    """``connection=`` of a category, as a program writes it (``StackFlowConnection`` validates it)."""
+
+    url: pulumi.Input[str | None]
+    """the StackFlow API base URL, ending in /prod/api"""
+    user_pool_id: pulumi.Input[str | None]
+    """the Cognito user pool id"""
+    client_id: pulumi.Input[str | None]
+    """the Cognito app client id"""
+    region: pulumi.Input[str | None]
+    """the pool's AWS region (read from the pool id when not set)"""
+    token_url: pulumi.Input[str | None]
+    """the OAuth token endpoint (client credentials)"""
+    scope: pulumi.Input[str | None]
+    """the OAuth scopes to ask for (client credentials)"""
+    cognito_endpoint: pulumi.Input[str | None]
+    """a Cognito endpoint override (the sandbox's moto)"""
+
+
 class IncidentCategoryInputs(StrictModel):
     name: Slug = pydantic.Field(
         description="the category's name, its natural key in StackFlow (lower case, 63 characters at most); "
@@ -108,14 +140,14 @@ class IncidentCategoryInputs(StrictModel):
         max_length=100,
         description="the subcategories, each {name, label}; their order is ignored",
     )
-    default_priority: Literal["P1", "P2", "P3", "P4"] = pydantic.Field(
+    default_priority: Priority = pydantic.Field(
         default="P3", description="the priority new incidents of the category get: P1 to P4"
     )
     default_assignment_group: Group | None = pydantic.Field(
         default=None, description="the group new incidents are assigned to"
     )
     active: Bool = pydantic.Field(default=True, description="whether new incidents can use the category")
-    deletion_policy: Literal["deactivate", "delete", "retain"] = pydantic.Field(
+    deletion_policy: DeletionPolicy = pydantic.Field(
         default="deactivate",
         description="what deleting the resource does: deactivate (active: false), delete (refused while open "
         "incidents use it, unless force_delete) or retain",
@@ -402,15 +434,36 @@ class IncidentCategory(StackfoxResource, module="stackflow", name="IncidentCateg
         name: pulumi.Input[str],
         label: pulumi.Input[str],
         description: pulumi.Input[str] | None = None,
-        subcategories: pulumi.Input[list[Mapping[str, pulumi.Input[str]]]] | None = None,
-        default_priority: pulumi.Input[str] | None = None,
+        # Items are SubcategoryArgs alone (not pulumi.Input[...]): mypy then checks each dict literal key by key.
+        subcategories: pulumi.Input[Sequence[SubcategoryArgs]] | None = None,
+        default_priority: pulumi.Input[Priority] | None = None,
         default_assignment_group: pulumi.Input[str] | None = None,
         active: pulumi.Input[bool] | None = None,
-        deletion_policy: pulumi.Input[str] | None = None,
+        deletion_policy: pulumi.Input[DeletionPolicy] | None = None,
         force_delete: pulumi.Input[bool] | None = None,
         adopt: pulumi.Input[bool] | None = None,
-        connection: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
+        connection: pulumi.Input[StackFlowConnectionArgs] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """Declare a StackFlow incident category, found by its ``name``.
+
+        :param resource_name: the resource's name, unique in the stack among resources of its type
+        :param name: the category's name, its natural key in StackFlow (lower case, 63 characters at most); changing it
+            replaces the category
+        :param label: the name people see
+        :param description: what the category is for
+        :param subcategories: the subcategories, each {name, label}; their order is ignored
+        :param default_priority: the priority new incidents of the category get: P1 to P4
+        :param default_assignment_group: the group new incidents are assigned to
+        :param active: whether new incidents can use the category
+        :param deletion_policy: what deleting the resource does: deactivate (active: false), delete (refused while open
+            incidents use it, unless force_delete) or retain
+        :param force_delete: with deletion_policy delete: delete even while open incidents use the category
+        :param adopt: take over an existing category of that name that differs from the declaration (it is refused
+            otherwise)
+        :param connection: the StackFlow API and Cognito pool when not the stack's: non-secret references {url,
+            user_pool_id, client_id, region, token_url}, e.g. pulumi-aws outputs
+        :param opts: Pulumi's options of the resource (depends_on, aliases, protect, ...)
+        """
         # Every keyword argument is a field of the inputs model (tests/unit/resources/test_reference.py).
         self._register(resource_name, locals(), opts)

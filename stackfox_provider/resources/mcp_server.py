@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Literal
 
 import pulumi
@@ -12,6 +12,7 @@ from stackfox_provider.clients.incidentfox.reset import nullable_parent
 from stackfox_provider.keypaths import KeyPath, dotted
 from stackfox_provider.resources._common import Bool, Invalid, StackfoxResource, Str, check_url, nonblank
 from stackfox_provider.resources._incidentfox import (
+    ConnectionArgs,
     History,
     IncidentFoxInputs,
     OnDelete,
@@ -25,6 +26,8 @@ ENV_NAME = Annotated[str, pydantic.StringConstraints(strict=True, pattern=r"^[A-
 #: An HTTP header name (an RFC 9110 token, without '.', which would make the config path ambiguous).
 HEADER_NAME = Annotated[str, pydantic.StringConstraints(strict=True, pattern=r"^[A-Za-z0-9!#$%&'*+^_`|~-]{1,256}$")]
 Text = Annotated[str, nonblank(4096)]
+#: How IncidentFox's agents reach the server.
+McpTransport = Literal["stdio", "http", "sse"]
 
 
 class McpServerInputs(IncidentFoxInputs):
@@ -33,7 +36,7 @@ class McpServerInputs(IncidentFoxInputs):
         description="the server's id, its key under mcp_servers (1-128 letters, digits, _ and -)",
     )
     name: Annotated[str, nonblank(200)] | None = pydantic.Field(default=None, description="a display name")
-    type: Literal["stdio", "http", "sse"] = pydantic.Field(
+    type: McpTransport = pydantic.Field(
         default="stdio", description="the transport: stdio (command and args) or http/sse (url and headers)"
     )
     command: Text | None = pydantic.Field(default=None, description="stdio: the command that starts the server")
@@ -156,18 +159,39 @@ class McpServer(StackfoxResource, module="incidentfox", name="McpServer"):
         *,
         server_id: pulumi.Input[str],
         name: pulumi.Input[str] | None = None,
-        type: pulumi.Input[str] | None = None,
+        type: pulumi.Input[McpTransport] | None = None,
         command: pulumi.Input[str] | None = None,
-        args: pulumi.Input[list[pulumi.Input[str]]] | None = None,
+        args: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         url: pulumi.Input[str] | None = None,
         headers: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
         env: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
-        enabled_tools: pulumi.Input[list[pulumi.Input[str]]] | None = None,
+        enabled_tools: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
         enabled: pulumi.Input[bool] | None = None,
-        connection: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
-        on_delete: pulumi.Input[str] | None = None,
+        connection: pulumi.Input[ConnectionArgs] | None = None,
+        on_delete: pulumi.Input[OnDelete] | None = None,
         take_over_from: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """Declare an MCP server of the team, the fields given of ``mcp_servers.<server_id>``.
+
+        :param resource_name: the resource's name, unique in the stack among resources of its type
+        :param server_id: the server's id, its key under mcp_servers (1-128 letters, digits, _ and -)
+        :param name: a display name
+        :param type: the transport: stdio (command and args) or http/sse (url and headers)
+        :param command: stdio: the command that starts the server
+        :param args: stdio: the command's arguments (replaced whole)
+        :param url: http/sse: the server's URL (plain http allowed, e.g. inside the cluster)
+        :param headers: http/sse: request headers; always secret
+        :param env: environment variables of the server; always secret (prefer ${var} placeholders)
+        :param enabled_tools: the tools agents may use (IncidentFox's default is all, ["*"])
+        :param enabled: whether agents may use the server
+        :param connection: the IncidentFox team to manage when not the stack's (stackfox:incidentfoxUrl,
+            stackfox:incidentfoxToken): {url, token}; the token is kept encrypted in state
+        :param on_delete: what deleting the resource does: restore (give back the team's earlier effective config),
+            clear (null the paths) or retain (leave them)
+        :param take_over_from: the stack (org/project/stack) that manages these paths now, from which this resource may
+            take them; without it stackfox refuses paths another stack manages
+        :param opts: Pulumi's options of the resource (depends_on, aliases, protect, ...)
+        """
         # Every keyword argument is a field of the inputs model (tests/unit/resources/test_reference.py).
         self._register(resource_name, locals(), opts)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Annotated, Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated, Any, TypedDict
 
 import pulumi
 import pydantic
@@ -21,7 +21,7 @@ from stackfox_provider.resources._common import (
     StrictModel,
     nonblank,
 )
-from stackfox_provider.resources._incidentfox import IncidentFoxInputs, OwnedPathsProvider
+from stackfox_provider.resources._incidentfox import ConnectionArgs, IncidentFoxInputs, OnDelete, OwnedPathsProvider
 
 #: Keys with a resource of their own, and which one to use instead.
 OWN_RESOURCE_KEYS = {
@@ -47,12 +47,34 @@ class ModelSettings(StrictModel):
     )
 
 
+class AgentModelArgs(TypedDict, total=False):
+    """An agent's ``model``, as a program writes it (``ModelSettings`` validates it)."""
+
+    name: pulumi.Input[str | None]
+    """the model's name"""
+    temperature: pulumi.Input[float | None]
+    """sampling temperature, 0 to 2"""
+    max_tokens: pulumi.Input[int | None]
+    """the most tokens a reply may take (a whole number above 0)"""
+
+
 class PromptSettings(StrictModel):
     """An agent's prompt, in parts."""
 
     system: Str | None = pydantic.Field(default=None, description="the system prompt")
     prefix: Str | None = pydantic.Field(default=None, description="text put before each prompt")
     suffix: Str | None = pydantic.Field(default=None, description="text put after each prompt")
+
+
+class AgentPromptArgs(TypedDict, total=False):
+    """An agent's ``prompt`` in parts, as a program writes it (``PromptSettings`` validates it)."""
+
+    system: pulumi.Input[str | None]
+    """the system prompt"""
+    prefix: pulumi.Input[str | None]
+    """text put before each prompt"""
+    suffix: pulumi.Input[str | None]
+    """text put after each prompt"""
 
 
 def _extension_keys(extra: dict[str, Any] | None, known: Iterable[str]) -> dict[str, Any] | None:
@@ -87,6 +109,33 @@ class AgentSettings(StrictModel):
         return _extension_keys(extra, cls.model_fields)
 
 
+class AgentArgs(TypedDict, total=False):
+    """One agent's settings, as a program writes them (``AgentSettings`` validates them)."""
+
+    enabled: pulumi.Input[bool | None]
+    """whether the agent runs"""
+    name: pulumi.Input[str | None]
+    """a display name"""
+    description: pulumi.Input[str | None]
+    """what the agent does"""
+    # A nested object is its TypedDict alone (not in pulumi.Input[...] or a union), so mypy checks a dict literal
+    # key by key and names a misspelt key; in a union it only says the whole value does not fit.
+    model: AgentModelArgs
+    """the model it uses"""
+    prompt: pulumi.Input[str | None] | AgentPromptArgs
+    """its prompt: text, or its parts"""
+    max_turns: pulumi.Input[int | None]
+    """the most turns it takes (a whole number above 0)"""
+    tools: pulumi.Input[Mapping[str, pulumi.Input[bool]] | None]
+    """tool id to enabled"""
+    sub_agents: pulumi.Input[Mapping[str, pulumi.Input[bool]] | None]
+    """sub-agent id to enabled"""
+    mcps: pulumi.Input[Mapping[str, pulumi.Input[bool]] | None]
+    """MCP server id to enabled"""
+    extra: pulumi.Input[Mapping[str, Any] | None]
+    """keys the typed ones do not cover, merged into the agent's config"""
+
+
 class Routing(StrictModel):
     """Identifiers that route inbound events to this team. Each list replaces the team's list whole."""
 
@@ -109,6 +158,25 @@ class Routing(StrictModel):
         return ids
 
 
+class RoutingArgs(TypedDict, total=False):
+    """``routing=``, as a program writes it (``Routing`` validates it); each list replaces the team's whole."""
+
+    slack_channel_ids: pulumi.Input[Sequence[pulumi.Input[str]] | None]
+    """Slack channel ids"""
+    incidentio_team_ids: pulumi.Input[Sequence[pulumi.Input[str]] | None]
+    """incident.io team ids"""
+    incidentio_alert_source_ids: pulumi.Input[Sequence[pulumi.Input[str]] | None]
+    """incident.io alert source ids"""
+    pagerduty_service_ids: pulumi.Input[Sequence[pulumi.Input[str]] | None]
+    """PagerDuty service ids"""
+    coralogix_team_names: pulumi.Input[Sequence[pulumi.Input[str]] | None]
+    """Coralogix team names"""
+    github_repos: pulumi.Input[Sequence[pulumi.Input[str]] | None]
+    """GitHub repositories (owner/name)"""
+    services: pulumi.Input[Sequence[pulumi.Input[str]] | None]
+    """service names"""
+
+
 class OutputConfig(StrictModel):
     """Where and how results go. Keys IncidentFox added later go in ``extra`` (merged into output_config)."""
 
@@ -127,6 +195,19 @@ class OutputConfig(StrictModel):
     @classmethod
     def _extra(cls, extra: dict[str, Any] | None) -> dict[str, Any] | None:
         return _extension_keys(extra, cls.model_fields)
+
+
+class OutputConfigArgs(TypedDict, total=False):
+    """``output_config=``, as a program writes it (``OutputConfig`` validates it)."""
+
+    default_destinations: pulumi.Input[Sequence[Mapping[str, Any]] | None]
+    """where results go by default, e.g. [{"type": "slack", ...}]"""
+    trigger_overrides: pulumi.Input[Mapping[str, pulumi.Input[str]] | None]
+    """per trigger source, the output mode"""
+    formatting: pulumi.Input[Mapping[str, Any] | None]
+    """formatting settings, free-form"""
+    extra: pulumi.Input[Mapping[str, Any] | None]
+    """keys the typed ones do not cover, merged into output_config"""
 
 
 class TeamConfigInputs(IncidentFoxInputs):
@@ -257,18 +338,38 @@ class TeamConfig(StackfoxResource, module="incidentfox", name="TeamConfig"):
         resource_name: str,
         *,
         entrance_agent: pulumi.Input[str] | None = None,
-        agents: pulumi.Input[Mapping[str, Any]] | None = None,
+        agents: pulumi.Input[Mapping[str, AgentArgs]] | None = None,
         feature_flags: pulumi.Input[Mapping[str, pulumi.Input[bool]]] | None = None,
-        routing: pulumi.Input[Mapping[str, Any]] | None = None,
-        output_config: pulumi.Input[Mapping[str, Any]] | None = None,
+        routing: pulumi.Input[RoutingArgs] | None = None,
+        output_config: pulumi.Input[OutputConfigArgs] | None = None,
         tools: pulumi.Input[Mapping[str, pulumi.Input[bool]]] | None = None,
         knowledge_source: pulumi.Input[Mapping[str, Any]] | None = None,
         alerts: pulumi.Input[Mapping[str, Any]] | None = None,
         custom: pulumi.Input[Mapping[str, Any]] | None = None,
-        connection: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
-        on_delete: pulumi.Input[str] | None = None,
+        connection: pulumi.Input[ConnectionArgs] | None = None,
+        on_delete: pulumi.Input[OnDelete] | None = None,
         take_over_from: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """Declare settings of one IncidentFox team; only the keys given are managed.
+
+        :param resource_name: the resource's name, unique in the stack among resources of its type
+        :param entrance_agent: the agent that receives incidents first (IncidentFox's default: planner)
+        :param agents: per agent id: its settings (only the keys given are managed)
+        :param feature_flags: flag name to on/off
+        :param routing: identifiers that route inbound events to this team (each list replaced whole)
+        :param output_config: where and how results go
+        :param tools: tool id to enabled
+        :param knowledge_source: knowledge source settings, free-form
+        :param alerts: alert settings, free-form (e.g. {"disabled": [...]})
+        :param custom: any other top-level key of the team's config, free-form (not webhooks, mcp_servers or stackfox)
+        :param connection: the IncidentFox team to manage when not the stack's (stackfox:incidentfoxUrl,
+            stackfox:incidentfoxToken): {url, token}; the token is kept encrypted in state
+        :param on_delete: what deleting the resource does: restore (give back the team's earlier effective config),
+            clear (null the paths) or retain (leave them)
+        :param take_over_from: the stack (org/project/stack) that manages these paths now, from which this resource may
+            take them; without it stackfox refuses paths another stack manages
+        :param opts: Pulumi's options of the resource (depends_on, aliases, protect, ...)
+        """
         # Every keyword argument is a field of the inputs model (tests/unit/resources/test_reference.py).
         self._register(resource_name, locals(), opts)

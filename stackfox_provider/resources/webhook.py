@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import pulumi
@@ -10,7 +9,7 @@ import pydantic
 
 from stackfox_provider.keypaths import KeyPath
 from stackfox_provider.resources._common import Bool, StackfoxResource, Str, check_url, is_loopback
-from stackfox_provider.resources._incidentfox import IncidentFoxInputs, OwnedPathsProvider
+from stackfox_provider.resources._incidentfox import ConnectionArgs, IncidentFoxInputs, OnDelete, OwnedPathsProvider
 
 EVENT_PATTERN = r"^[A-Za-z0-9_\-]{1,128}$"
 
@@ -80,10 +79,24 @@ class Webhook(StackfoxResource, module="incidentfox", name="Webhook"):
         event: pulumi.Input[str],
         url: pulumi.Input[str],
         allow_loopback_http: pulumi.Input[bool] | None = None,
-        connection: pulumi.Input[Mapping[str, pulumi.Input[str]]] | None = None,
-        on_delete: pulumi.Input[str] | None = None,
+        connection: pulumi.Input[ConnectionArgs] | None = None,
+        on_delete: pulumi.Input[OnDelete] | None = None,
         take_over_from: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """Declare the URL IncidentFox calls on ``event``.
+
+        :param resource_name: the resource's name, unique in the stack among resources of its type
+        :param event: the event name, e.g. investigation_complete (1-128 letters, digits, _ and -)
+        :param url: the URL IncidentFox calls (https); pass it as a secret when it embeds a credential
+        :param allow_loopback_http: allow a plain http URL to a loopback host (local testing)
+        :param connection: the IncidentFox team to manage when not the stack's (stackfox:incidentfoxUrl,
+            stackfox:incidentfoxToken): {url, token}; the token is kept encrypted in state
+        :param on_delete: what deleting the resource does: restore (give back the team's earlier effective config),
+            clear (null the paths) or retain (leave them)
+        :param take_over_from: the stack (org/project/stack) that manages these paths now, from which this resource may
+            take them; without it stackfox refuses paths another stack manages
+        :param opts: Pulumi's options of the resource (depends_on, aliases, protect, ...)
+        """
         # Every keyword argument is a field of the inputs model (tests/unit/resources/test_reference.py).
         self._register(resource_name, locals(), opts)

@@ -116,6 +116,7 @@ def _preview(args: argparse.Namespace, *, refresh: bool, doing: str) -> PreviewR
     progress = Progress(sys.stderr)
     progress.say(doing.format(stack=f"stack {args.stack}" if args.stack else "the selected stack", cwd=cwd) + "...")
     engine = LocalEngine.for_project(cwd, args.state_dir)
+    progress.say(engine.backend.describe())
     run = run_preview(engine, cwd, stack=args.stack, refresh=refresh, on_refresh=progress.read)
     progress.say(f"Done in {run.duration_seconds:.1f}s ({progress.count} resources read).")
     return run

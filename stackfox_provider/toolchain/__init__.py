@@ -2,7 +2,9 @@
 
 ``install_toolchain()`` resolves, in this order:
 
-1. a compatible ``pulumi`` already on PATH that has the Python language host and its helpers;
+1. a compatible ``pulumi`` already on PATH that has the Python language host and its helpers beside it, in
+   whatever layout its installer made (``~/.pulumi/bin``, a package manager's ``bin``, Pulumi's flat release
+   archive ``pulumi/``);
 2. the toolchain stackfox built before, cached in ``toolchain_home()``;
 3. a fresh build of the CLI from the Go module proxy, when ``go`` is available;
 
@@ -12,6 +14,7 @@ and otherwise fails with a message that says how to install Pulumi.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -19,6 +22,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +44,8 @@ EXECUTABLES = (
 # Our Python language host, copied next to its launcher (see language_host.py).
 LANGUAGE_HOST_SCRIPT = "pulumi-language-python-host.py"
 STAMP_FILE = "toolchain.json"
+#: Under toolchain_home(): directories whose ``bin`` links to a toolchain kept in another layout.
+ROOTS_DIR = "roots"
 
 Source = Literal["path", "cache", "built"]
 Log = Callable[[str], None]
@@ -60,10 +66,17 @@ class Toolchain:
     def pulumi(self) -> Path:
         return self.bin_dir / "pulumi"
 
-    @property
-    def root(self) -> Path:
-        """The directory ``pulumi.automation.PulumiCommand(root=...)`` expects (it runs ``root/bin/pulumi``)."""
-        return self.bin_dir.parent
+    def command_root(self) -> Path:
+        """A directory ``R`` whose ``R/bin/pulumi`` is this ``pulumi``: what ``PulumiCommand(root=R)`` runs.
+
+        Installs that keep their executables in a ``bin`` directory (``~/.pulumi/bin``, a package manager's
+        ``bin``, stackfox's cache) have one: the parent. For any other layout, such as Pulumi's flat release
+        archive (``pulumi/pulumi``), it is a directory under ``toolchain_home()`` holding one symlink, ``bin``,
+        to ``bin_dir``.
+        """
+        if self.bin_dir.name == "bin":
+            return self.bin_dir.parent
+        return _linked_root(self.bin_dir)
 
 
 def toolchain_home() -> Path:
@@ -173,6 +186,21 @@ def _cached_toolchain() -> Toolchain | None:
     return Toolchain(target / "bin", "cache")
 
 
+def _linked_root(bin_dir: Path) -> Path:
+    """``<toolchain home>/roots/<digest of bin_dir>``, whose ``bin`` links to ``bin_dir`` (made once, atomically)."""
+    target = bin_dir.absolute()
+    root = toolchain_home() / ROOTS_DIR / hashlib.sha256(str(target).encode()).hexdigest()[:16]
+    link = root / "bin"
+    if link.is_symlink() and os.readlink(link) == str(target):
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / f".bin.{os.getpid()}.{threading.get_ident()}"
+    staging.unlink(missing_ok=True)
+    staging.symlink_to(target, target_is_directory=True)
+    staging.replace(link)  # a rename: concurrent callers never see a missing or half-made link
+    return root
+
+
 @contextmanager
 def _install_lock() -> Iterator[None]:
     """One build at a time, even across processes (parallel test runs, two terminals)."""
@@ -197,7 +225,12 @@ def _write_shims(bin_dir: Path) -> None:
     for name, text in files.items():
         path = bin_dir / name
         if not path.exists() or path.read_text() != text:
-            path.write_text(text)
+            # Atomically: interpreters of other virtualenvs (tests/sdk_range.py) rewrite the launcher while
+            # engines of the dev venv may be starting it.
+            staging = path.with_name(f".{name}.{os.getpid()}.{threading.get_ident()}")
+            staging.write_text(text)
+            staging.chmod(0o755)
+            staging.replace(path)
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
 
 

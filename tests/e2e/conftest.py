@@ -19,4 +19,4 @@ def toolchain() -> Toolchain:
 @pytest.fixture
 def engine(toolchain: Toolchain, tmp_path: Path) -> LocalEngine:
     """An engine whose file backend and PULUMI_HOME live in this test's temporary directory."""
-    return LocalEngine(toolchain, tmp_path / "state")
+    return LocalEngine.in_state_dir(toolchain, tmp_path / "state")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from stackfox_provider import cli, toolchain
+from stackfox_provider.backend import Backend
 from stackfox_provider.settings import SETTINGS
 from stackfox_sandbox.info import STACK_CONFIG, SandboxInfo
 
@@ -73,6 +74,8 @@ def test_use_sandbox_sets_the_sandbox_s_settings_with_secrets_as_secrets(
     calls: list[list[str]] = []
 
     class Engine:
+        backend = Backend("file:///theirs", "`pulumi login`")
+
         def run_cli(self, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
             calls.append(args)
             return subprocess.CompletedProcess(args, 0)
@@ -85,3 +88,4 @@ def test_use_sandbox_sets_the_sandbox_s_settings_with_secrets_as_secrets(
     flags = {value.split("=", 1)[0]: flag for flag, value in zip(calls[1][4::2], calls[1][5::2], strict=True)}
     assert flags == {key: "--secret" if secret else "--plaintext" for key, (_, secret) in STACK_CONFIG.items()}
     assert "stackfox:stackflowPassword=<password>" in calls[1]
+    assert capsys.readouterr().err == "stackfox: stack state in file:///theirs (`pulumi login`)\n", "says where"

@@ -1,62 +1,54 @@
-"""The pulumi-aws example's wiring, under Pulumi's mocks (no engine, no AWS, no provider plugin)."""
+"""The pulumi-aws example's wiring, under Pulumi's mocks (no engine, no AWS, no provider plugin).
+
+pulumi-aws lives only in the example's own virtualenv, made from its requirements.txt
+(``environments.py``), so the program runs there, in a subprocess.
+"""
 
 from __future__ import annotations
 
-import runpy
+import importlib.util
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
-import pulumi
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "stackflow-aws" / "__main__.py"
+from tests.unit.examples.environments import CHECKOUT, example_python
+
+EXAMPLE = CHECKOUT / "examples" / "stackflow-aws"
+MOCKS = Path(__file__).with_name("stackflow_aws_mocks.py")
 CATEGORY_TYPE = "pulumi-python:dynamic/stackflow:IncidentCategory"
 
 
-class AwsMocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
-        self.resources: dict[str, tuple[str, dict[str, Any]]] = {}
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.resources[args.name] = (args.typ, dict(args.inputs))
-        outputs = dict(args.inputs)
-        if args.typ == "aws:cognito/userPool:UserPool":
-            return "eu-west-1_Pool12345", outputs
-        if args.typ == "aws:cognito/userPoolClient:UserPoolClient":
-            return "client1234567890abcdefghij", outputs
-        return f"{args.name}-id", outputs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"region": "eu-west-1", "name": "eu-west-1", "id": "eu-west-1"}
-        return {}
+@pytest.fixture(scope="module")
+def registered() -> dict[str, dict[str, Any]]:
+    """Every resource the example registers under mocks: name → type and inputs."""
+    python = example_python(EXAMPLE)
+    completed = subprocess.run(
+        [str(python), str(MOCKS), str(EXAMPLE / "__main__.py")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    resources: dict[str, dict[str, Any]] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return resources
 
 
-@pytest.fixture
-def mocks() -> AwsMocks:
-    mocks = AwsMocks()
-    pulumi.runtime.set_mocks(mocks, project="stackflow-aws", stack="test", preview=False)
-    config = {"stackflow-aws:stackflowUrl": "https://flow.example.com/prod/api",
-              "stackflow-aws:cognitoDomain": "acme-flow"}  # fmt: skip
-    pulumi.runtime.set_all_config(config)
-    return mocks
+def test_pool_client_and_domain_outputs_reach_every_category(registered: dict[str, dict[str, Any]]) -> None:
+    categories = {name: r["inputs"] for name, r in registered.items() if r["type"] == CATEGORY_TYPE}
+
+    assert set(categories) == {"category-network", "category-database"}
+    for inputs in categories.values():
+        assert inputs["connection"] == {
+            "url": "https://flow.example.com/prod/api",
+            "user_pool_id": "eu-west-1_Pool12345",
+            "client_id": "client1234567890abcdefghij",
+            "region": "eu-west-1",
+            "token_url": "https://acme-flow.auth.eu-west-1.amazoncognito.com/oauth2/token",
+        }
+        assert "password" not in str(inputs).lower()
 
 
-@pulumi.runtime.test
-def test_pool_client_and_domain_outputs_reach_every_category(mocks: AwsMocks) -> None:
-    program = runpy.run_path(str(EXAMPLE))
-
-    def check(_: Any) -> None:
-        categories = {name: inputs for name, (typ, inputs) in mocks.resources.items() if typ == CATEGORY_TYPE}
-        assert set(categories) == {"category-network", "category-database"}
-        for inputs in categories.values():
-            assert inputs["connection"] == {
-                "url": "https://flow.example.com/prod/api",
-                "user_pool_id": "eu-west-1_Pool12345",
-                "client_id": "client1234567890abcdefghij",
-                "region": "eu-west-1",
-                "token_url": "https://acme-flow.auth.eu-west-1.amazoncognito.com/oauth2/token",
-            }
-            assert "password" not in str(inputs).lower()
-
-    return pulumi.Output.all(*[category.id for category in program["categories"]]).apply(check)
+def test_pulumi_aws_is_only_in_the_examples_environment() -> None:
+    """The root environment must not hold it: Pulumi's language host would make every project ask for its plugin."""
+    assert importlib.util.find_spec("pulumi_aws") is None

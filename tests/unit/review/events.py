@@ -111,7 +111,7 @@ def fake_pulumi(
         f"from tests.unit.review.fake_pulumi import main\nmain({str(tmp_path)!r})\n"
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    return LocalEngine(Toolchain(bin_dir, "cache"), tmp_path / "state")
+    return LocalEngine.in_state_dir(Toolchain(bin_dir, "cache"), tmp_path / "state")
 
 
 def calls(tmp_path: Path) -> list[str]:
