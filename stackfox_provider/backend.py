@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from stackfox_provider.resources._common import mask_url
+
 STATE_DIR_ENV = "STACKFOX_STATE_DIR"
 #: stackfox's file backend when the user chose no backend, relative to the project directory.
 DEFAULT_STATE_DIR = ".stackfox"
@@ -52,8 +54,8 @@ class Backend:
         return self.state_dir is not None
 
     def describe(self) -> str:
-        """The one line stackfox prints on stderr before it runs the engine."""
-        return f"stackfox: stack state in {self.url} ({self.chosen_by})"
+        """The one line stackfox prints on stderr before it runs the engine (a password in the URL masked)."""
+        return f"stackfox: stack state in {mask_url(self.url)} ({self.chosen_by})"
 
 
 def choose_backend(

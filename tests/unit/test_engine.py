@@ -165,3 +165,12 @@ def test_without_a_toolchain_it_says_how_to_install_one(tmp_path: Path, monkeypa
 
     with pytest.raises(ToolchainError, match="stackfox toolchain install"):
         LocalEngine.for_project(tmp_path)
+
+
+def test_the_state_line_never_shows_a_password_in_the_backend_url(tmp_path: Path) -> None:
+    from stackfox_provider.backend import Backend
+
+    backend = Backend("postgres://stackfox:s3cret@db.example.com/pulumi", "PULUMI_BACKEND_URL")
+
+    assert "s3cret" not in backend.describe()
+    assert "postgres://***@db.example.com/pulumi" in backend.describe()
