@@ -8,7 +8,8 @@
   retry never creates a duplicate.
 - 429 waits as ``Retry-After`` (seconds or an HTTP date) or ``X-RateLimit-Reset`` (epoch seconds)
   say, and holds back every other request on the same credential meanwhile.
-- A client-side budget per credential keeps under the API's documented reads and writes a minute.
+- A client-side budget per credential keeps under the API's documented reads and writes a minute; a
+  request takes its slot once its credential is ready, so a login never spends or wastes one.
 - A 401 asks the credential to renew itself once (expired Cognito tokens) before it is reported.
 - Every error names the call, the status, the API's message and its request id.
 """
@@ -201,6 +202,9 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
+            # The credential first: a login or token refresh may take a while, or fail, and neither must
+            # spend (or, by the time the request leaves, waste) a slot of the API's budget.
+            authorization = self.credential.authorization()
             self.budget.acquire(kind)
             try:
                 response = self._http.request(
@@ -208,7 +212,7 @@ class ApiClient:
                     path,
                     json=json,
                     params=params,
-                    headers={**(headers or {}), "Authorization": self.credential.authorization()},
+                    headers={**(headers or {}), "Authorization": authorization},
                 )
             except httpx.ConnectError as error:  # never reached the server: always safe to retry
                 self._give_up_or_wait(attempt, method, path, f"cannot connect: {error}")

@@ -256,7 +256,7 @@ class IncidentCategoryProvider(StackfoxProvider[IncidentCategoryInputs]):
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self.inputs_of(props)
         client = self._client(inputs.connection)
-        existing = client.category_snapshot().by_name(inputs.name)
+        existing = client.category_named(inputs.name)
         category = self._adopt(client, inputs, existing) if existing else self._create(client, inputs)
         return CreateResult(category.id, self._outputs(self.props_of(inputs), category))
 

@@ -43,6 +43,13 @@ def team_sandbox(request: pytest.FixtureRequest, sandbox_factory: Callable[..., 
     return sandbox_factory(dialect=request.param)
 
 
+def assert_writes_use_the_dialects_method(sandbox: SandboxHandle) -> None:
+    """Every write so far used its dialect's method: none was spent on a 405 (of the hosted API's 20 a minute)."""
+    method = "PUT" if sandbox.info.dialect == "hosted" else "PATCH"
+    refused = [(w["method"], w["status"]) for w in writes(sandbox) if w["method"] != method or w["status"] == 405]
+    assert writes(sandbox) and refused == []
+
+
 def project(engine: LocalEngine, tmp_path: Path, sandbox: SandboxHandle, **config: str) -> PulumiCli:
     cli = PulumiCli(engine, write_project(tmp_path / "project", "ifx", PROGRAM), "ifx", "e2e")
     cli.init(
@@ -70,6 +77,7 @@ def test_lifecycle_keeps_foreign_keys_and_restores_on_destroy(
     assert live["webhooks"]["investigation_complete"] == HOOK_URL
     assert live["mcp_servers"]["github"]["env"] == {"GITHUB_TOKEN": MCP_TOKEN}
     assert live["ui_key"] == "kept"
+    assert_writes_use_the_dialects_method(sandbox)
 
     sandbox.reset_log()
     assert "4 unchanged" in cli("preview", "--expect-no-changes").stdout
@@ -87,6 +95,7 @@ def test_lifecycle_keeps_foreign_keys_and_restores_on_destroy(
     assert (live["feature_flags"]["beta"], live["agents"]["planner"]["max_turns"]) == (False, 15)
 
     write_by_hand(sandbox, {"feature_flags": {"beta": True, "ui_flag": True}})
+    assert_writes_use_the_dialects_method(sandbox)
     sandbox.reset_log()
     refreshed = cli("refresh", "--yes", "--skip-preview")  # one engine pass, one provider process
     assert "~ 1 updated" in refreshed.stdout
@@ -109,6 +118,7 @@ def test_lifecycle_keeps_foreign_keys_and_restores_on_destroy(
     assert live["feature_flags"] == {"ui_flag": True}, "beta is inherited again: no null masks it"
     assert MCP_TOKEN not in str(live)
     assert live["ui_key"] == "kept"
+    assert_writes_use_the_dialects_method(sandbox)  # of the last up and the destroy
 
 
 @pytest.mark.parametrize(
@@ -187,3 +197,5 @@ def test_thirty_writes_under_a_20_per_minute_limit_finish_without_a_failure(
     assert len(raw_overrides(sandbox)["webhooks"]) == 30
     statuses = [r["status"] for r in sandbox.requests_log("incidentfox")]
     assert 429 not in statuses, "the client-side budget keeps the stack under the service's write limit"
+    assert 405 not in statuses, "the reads showed the dialect: no write was spent on a PATCH"
+    assert len(writes(sandbox)) <= 30, "one write per webhook at most: none spent on a probe"

@@ -337,3 +337,24 @@ def test_refreshing_two_hundred_categories_takes_a_few_list_calls(
     calls = sandbox.requests_log("stackflow")
     assert all(call["method"] == "GET" and call["path"].endswith("/categories") for call in calls), calls
     assert len(calls) <= 3
+
+
+def test_an_up_of_two_hundred_categories_lists_them_a_few_times(
+    engine: LocalEngine, tmp_path: Path, sandbox_factory: Callable[..., SandboxHandle]
+) -> None:
+    sandbox = sandbox_factory(write_limit=1000, read_limit=1000)
+    specs = [category(f"many-{i:03d}") for i in range(200)]
+    with sandbox.stackflow() as http:  # every other one exists already, and matches: adopted without a write
+        for spec in specs[::2]:
+            body = {key: value for key, value in spec.items() if key != "resource"}
+            http.post("/categories", json=body).raise_for_status()
+    cli = project(engine, tmp_path, sandbox, specs)
+    sandbox.reset_log()
+
+    cli("up", "--yes")  # a preview pass, then the update pass: each checks the credential with one list call
+
+    lists = [r for r in sandbox.requests_log("stackflow") if r["method"] == "GET" and r["path"].endswith("/categories")]
+    assert len(lists) <= 4, "each create's answer keeps the category snapshot right: no listing again"
+    assert len([r for r in writes(sandbox) if r["method"] == "POST"]) == 100
+    with sandbox.stackflow() as http:
+        assert http.get("/categories", params={"limit": 1}).raise_for_status().json()["total"] == 200

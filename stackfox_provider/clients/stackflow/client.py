@@ -2,15 +2,19 @@
 
 Built on the shared ``ApiClient`` policy. Creates are never retried blindly: a create whose outcome is unknown
 raises ``AmbiguousWriteError`` and the caller looks the category up by name. Reads of many categories go through
-``category_snapshot()``: one paginated listing shared by every thread, dropped by any write made through the client.
+``category_snapshot()``: one paginated listing shared by every thread, which each write made through the client
+keeps right by applying its answer (the category a POST or PATCH returned, the one a DELETE removed). A write whose
+outcome is unknown or that was refused (404, 409, 412: the snapshot may be wrong) drops it, and the next lookup
+lists again. So creating N categories lists them once, not once per create.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -26,6 +30,8 @@ from stackfox_provider.process import Registry
 
 API_NAME = "StackFlow"
 PAGE_LIMIT = 100
+#: How long a listing answers reads (refresh) for: our own writes keep it right, others' only a new listing shows.
+SNAPSHOT_MAX_AGE_SECONDS = 30.0
 # A gateway error on a create may come after the backend applied it: treat it like a lost response.
 AMBIGUOUS_WRITE_STATUSES = frozenset({500, 502, 504})
 
@@ -49,9 +55,13 @@ _TYPED_STATUSES = frozenset(_TYPED_ERRORS)
 
 
 class CategorySnapshot:
-    """All categories as listed at one moment, indexed by id and by name."""
+    """All categories as listed at ``taken_at``, with the answers of this process's writes since then applied.
 
-    def __init__(self, categories: list[Category], taken_at: float) -> None:
+    Indexed by id and by name. Never changed in place: a write makes a new snapshot, so the one a thread holds
+    stays as it was.
+    """
+
+    def __init__(self, categories: Iterable[Category], taken_at: float) -> None:
         self.categories = tuple(categories)
         self.taken_at = taken_at
         self._by_id = {category.id: category for category in self.categories}
@@ -63,8 +73,43 @@ class CategorySnapshot:
     def by_name(self, name: str) -> Category | None:
         return self._by_name.get(name)
 
+    def with_category(self, category: Category, *, created: bool) -> CategorySnapshot | None:
+        """This snapshot holding ``category`` as a POST (``created``) or PATCH answered it; None when the
+        answer shows the snapshot was wrong: it lacks the category a PATCH changed, or holds the name under
+        another id."""
+        holder = self._by_name.get(category.name)
+        if (not created and category.id not in self._by_id) or (holder is not None and holder.id != category.id):
+            return None
+        categories = dict(self._by_id)
+        categories[category.id] = category  # an update keeps its place in the listing's order
+        return CategorySnapshot(categories.values(), self.taken_at)
+
+    def without(self, category_id: str) -> CategorySnapshot:
+        """This snapshot without the category a DELETE removed (or found gone)."""
+        return CategorySnapshot((c for c in self.categories if c.id != category_id), self.taken_at)
+
     def __len__(self) -> int:
         return len(self.categories)
+
+
+#: What one write's answer does to a snapshot; None when the snapshot cannot be kept.
+Change = Callable[[CategorySnapshot], CategorySnapshot | None]
+
+
+@dataclass
+class _Listing:
+    """A listing in flight, and what the writes that ended meanwhile did, to apply to what it returns."""
+
+    changes: list[Change] = field(default_factory=list)
+    #: A write ended without an answer to apply (unknown outcome, refused): the listing is not kept.
+    spoilt: bool = False
+
+    def applied_to(self, snapshot: CategorySnapshot) -> CategorySnapshot | None:
+        """``snapshot`` with every change applied, or None when one does not fit (or the listing is spoilt)."""
+        result: CategorySnapshot | None = None if self.spoilt else snapshot
+        for change in self.changes:
+            result = change(result) if result is not None else None
+        return result
 
 
 class StackFlowClient:
@@ -83,9 +128,9 @@ class StackFlowClient:
         self.api = ApiClient(API_NAME, base_url, credential, limits=limits, retry=retry, transport=transport)
         self._clock = clock
         self._snapshot: CategorySnapshot | None = None
-        self._snapshot_lock = threading.Lock()
-        self._writes = 0  # bumped after every write; a listing that overlapped one is not kept
-        self._writes_lock = threading.Lock()
+        self._listing_lock = threading.Lock()  # one listing at a time, however many threads ask
+        self._changes_lock = threading.Lock()  # guards ``_snapshot`` and ``_in_flight``
+        self._in_flight: _Listing | None = None
         self._verified = False
 
     @property
@@ -128,19 +173,32 @@ class StackFlowClient:
             None,
         )
 
-    def category_snapshot(self, max_age: float = 30.0) -> CategorySnapshot:
+    def category_snapshot(self, max_age: float = SNAPSHOT_MAX_AGE_SECONDS) -> CategorySnapshot:
         """All categories, listed at most once per ``max_age`` seconds however many threads ask."""
-        with self._snapshot_lock:
-            snapshot = self._snapshot
+        with self._listing_lock:
+            snapshot = self._kept_snapshot()
             if snapshot is not None and self._clock() - snapshot.taken_at <= max_age:
                 return snapshot
-            with self._writes_lock:
-                writes_before = self._writes
-            snapshot = CategorySnapshot(self.list_categories(), self._clock())
-            with self._writes_lock:
-                if self._writes == writes_before:  # no write overlapped the listing
-                    self._snapshot = snapshot
-            return snapshot
+            return self._list_snapshot()
+
+    def category_named(self, name: str, max_age: float = SNAPSHOT_MAX_AGE_SECONDS) -> Category | None:
+        """The category named ``name``, for a create deciding between adopting it and posting a new one.
+
+        The snapshot answers however old it is, since this process's writes keep it right: a miss is safe (a
+        POST of a name taken since answers 409, and the caller then looks it up afresh), and a hit older than
+        ``max_age`` is read again by id. So creating N categories lists them once, however long that takes.
+        """
+        snapshot = self._kept_snapshot()
+        if snapshot is None:
+            snapshot = self.category_snapshot(max_age)
+        found = snapshot.by_name(name)
+        if found is None or self._clock() - snapshot.taken_at <= max_age:
+            return found
+        current = self.get_category(found.id)
+        if current is None:
+            self._forget_snapshot()  # deleted by someone else since: what else does the snapshot miss?
+            return None
+        return current[0]
 
     # --- categories: writes ---
 
@@ -149,14 +207,7 @@ class StackFlowClient:
 
         Raises ``ConflictError`` when the name is taken.
         """
-        with self._write():
-            try:
-                response = self._send("POST", "/categories", json=integral(dict(fields)))
-            except ApiError as error:
-                if error.status in AMBIGUOUS_WRITE_STATUSES:
-                    raise _as(AmbiguousWriteError, error) from error
-                raise
-        return Category.model_validate(response.json()), response.headers.get("etag")
+        return self._write_category("POST", "/categories", created=True, json=integral(dict(fields)))
 
     def update_category(
         self, category_id: str, changes: Mapping[str, Any], etag: str | None
@@ -166,16 +217,8 @@ class StackFlowClient:
         ``AmbiguousWriteError`` when the outcome is unknown (lost response, 500/502/504): re-read to settle it.
         """
         headers = {"If-Match": etag} if etag else {}
-        with self._write():
-            try:
-                response = self._send(
-                    "PATCH", _category_path(category_id), json=integral(dict(changes)), headers=headers
-                )
-            except ApiError as error:
-                if error.status in AMBIGUOUS_WRITE_STATUSES:
-                    raise _as(AmbiguousWriteError, error) from error
-                raise
-        return Category.model_validate(response.json()), response.headers.get("etag")
+        path = _category_path(category_id)
+        return self._write_category("PATCH", path, created=False, json=integral(dict(changes)), headers=headers)
 
     def delete_category(self, category_id: str, force: bool = False, etag: str | None = None) -> bool:
         """Delete a category; False when it was already gone. ``ConflictError`` while open incidents use it
@@ -192,6 +235,7 @@ class StackFlowClient:
                 idempotent=True,
                 expect=frozenset({404}),
             )
+            self._apply(lambda snapshot: snapshot.without(category_id))  # gone either way
         return response.status_code != 404
 
     # --- incidents ---
@@ -229,15 +273,68 @@ class StackFlowClient:
                 return
             page += 1
 
+    def _write_category(self, method: str, path: str, *, created: bool, **options: Any) -> tuple[Category, str | None]:
+        """A POST or PATCH of one category, never retried once sent (a gateway error is an unknown outcome);
+        its answer goes into the snapshot."""
+        with self._write():
+            try:
+                response = self._send(method, path, **options)
+            except ApiError as error:
+                if error.status in AMBIGUOUS_WRITE_STATUSES:
+                    raise _as(AmbiguousWriteError, error) from error
+                raise
+            category = Category.model_validate(response.json())
+            self._apply(lambda snapshot: snapshot.with_category(category, created=created))
+        return category, response.headers.get("etag")
+
     @contextmanager
     def _write(self) -> Iterator[None]:
-        """Drop the snapshot when a write ends, whether it succeeded, failed or may have been applied."""
+        """Drop the snapshot when a write fails or may have been applied; one that succeeded applies its answer."""
         try:
             yield
-        finally:
-            with self._writes_lock:
-                self._writes += 1
-                self._snapshot = None
+        except BaseException:
+            self._forget_snapshot()
+            raise
+
+    def _kept_snapshot(self) -> CategorySnapshot | None:
+        """The snapshot the writes keep right, whatever its age; None when there is none."""
+        with self._changes_lock:
+            return self._snapshot
+
+    def _list_snapshot(self) -> CategorySnapshot:
+        """List every category; keep the result, with the answers of the writes that ended meanwhile applied,
+        unless one of those writes left nothing to apply. Called holding ``_listing_lock``."""
+        listing = _Listing()
+        with self._changes_lock:
+            self._in_flight = listing
+        try:
+            listed = CategorySnapshot(self.list_categories(), self._clock())
+        except BaseException:
+            with self._changes_lock:
+                self._in_flight = None
+            raise
+        with self._changes_lock:
+            self._in_flight = None
+            kept = listing.applied_to(listed)
+            if kept is None:
+                return listed
+            self._snapshot = kept
+            return kept
+
+    def _apply(self, change: Change) -> None:
+        """Apply a write's answer to the snapshot (dropping it when it does not fit) and to a listing in flight."""
+        with self._changes_lock:
+            if self._snapshot is not None:
+                self._snapshot = change(self._snapshot)
+            if self._in_flight is not None:
+                self._in_flight.changes.append(change)
+
+    def _forget_snapshot(self) -> None:
+        """Drop the snapshot, and the listing in flight, for the next lookup to list again."""
+        with self._changes_lock:
+            self._snapshot = None
+            if self._in_flight is not None:
+                self._in_flight.spoilt = True
 
 
 def _category_path(category_id: str) -> str:

@@ -14,6 +14,7 @@ from stackfox_provider.clients.http import (
     AmbiguousWriteError,
     ApiClient,
     ApiError,
+    Credential,
     RetryPolicy,
     rate_limit_wait,
 )
@@ -57,7 +58,7 @@ def scripted(*steps: httpx.Response | Exception) -> tuple[Handler, list[httpx.Re
     return handler, seen
 
 
-def client(handler: Handler, credential: FakeCredential | None = None, **retry: float) -> ApiClient:
+def client(handler: Handler, credential: Credential | None = None, **retry: float) -> ApiClient:
     return ApiClient(
         "TestAPI",
         "http://api.test/v1",
@@ -239,3 +240,71 @@ def test_reads_and_writes_have_separate_budgets_and_a_pause_holds_both() -> None
     clock.now = 2000.0
     budget.pause_for(5)
     assert budget.acquire("write") == 5.0
+
+
+class LoginRefused(Exception):
+    pass
+
+
+@dataclass
+class SlowLogin:
+    """A credential whose first ``authorization()`` is a login taking ``seconds`` on the fake clock, or failing."""
+
+    clock: FakeClock
+    seconds: float = 5.0
+    refusals: int = 0
+    logged_in: bool = False
+
+    def authorization(self) -> str:
+        if not self.logged_in:
+            self.clock.now += self.seconds
+            if self.refusals:
+                self.refusals -= 1
+                raise LoginRefused("wrong password")
+            self.logged_in = True
+        return "Bearer fresh"
+
+    def renew(self) -> bool:
+        return False
+
+    @property
+    def fingerprint(self) -> str:
+        return f"slow-{id(self)}"
+
+
+def budgeted_client(credential: SlowLogin, sent: list[float], reads_per_minute: int) -> ApiClient:
+    """A client whose budget runs on the credential's fake clock; ``sent`` gets the clock at each request."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(credential.clock.now)
+        return httpx.Response(200)
+
+    api = client(handler, credential)
+    limits = RateLimits(reads_per_minute=reads_per_minute, writes_per_minute=1)
+    api.budget = RateBudget(limits, clock=credential.clock, sleep=credential.clock.sleep)
+    return api
+
+
+def test_the_budget_slot_is_taken_once_the_login_returned() -> None:
+    credential = SlowLogin(FakeClock(), seconds=5.0)
+    sent: list[float] = []
+    api = budgeted_client(credential, sent, reads_per_minute=1)
+
+    api.request("GET", "/things")  # logs in for 5 s first
+    api.request("GET", "/things")
+
+    # The window counts from when the first request left (1005), as the server counts from its arrival: a slot
+    # taken before the login (1000) would have let the second go at 1061, inside the server's minute.
+    assert sent == [1005.0, 1066.0]
+
+
+def test_a_refused_login_spends_no_budget_slot() -> None:
+    credential = SlowLogin(FakeClock(), seconds=1.0, refusals=1)
+    sent: list[float] = []
+    api = budgeted_client(credential, sent, reads_per_minute=1)
+
+    with pytest.raises(LoginRefused):
+        api.request("GET", "/things")
+    api.request("GET", "/things")  # the one slot of the minute is still there: no wait
+
+    assert sent == [1002.0]

@@ -1,14 +1,16 @@
-"""The IncidentFox client: dialect fallback, settling lost writes by read-back, interference checks."""
+"""The IncidentFox client: the dialect's write method, settling lost writes by read-back, interference checks."""
 
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 import httpx
 import pytest
 
 from stackfox_provider.clients.http import ApiError
 from stackfox_provider.clients.incidentfox import ConcurrentWriteError, IncidentFoxClient, PendingApprovalError
+from stackfox_provider.clients.incidentfox.client import dialect_write_mode
 from tests.unit.resources.fake_incidentfox import FakeTeam
 
 
@@ -152,3 +154,99 @@ def test_a_refused_token_adds_the_callers_hint_on_where_the_token_comes_from() -
 
     with pytest.raises(ApiError, match=r"HTTP 401: Invalid token; check the token in vault$"):
         client.team_overrides()
+
+
+# --- the write method comes from what the reads showed, never from a probe write ---
+
+#: Each dialect, and the write method it takes.
+each_dialect = pytest.mark.parametrize(("dialect", "method"), [("hosted", "PUT"), ("oss", "PATCH")])
+
+
+def recording(team: FakeTeam, client: IncidentFoxClient) -> list[tuple[str, int]]:
+    """Route the client to ``team`` and record each call's method and status."""
+    answered: list[tuple[str, int]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        response = team.handle(request)
+        answered.append((request.method, response.status_code))
+        return response
+
+    client._api._http._transport = httpx.MockTransport(handle)
+    return answered
+
+
+@each_dialect
+def test_a_read_decides_the_write_method_so_no_write_is_answered_405(
+    dialect: Literal["hosted", "oss"], method: str
+) -> None:
+    team = FakeTeam(dialect=dialect)
+    client = team.install()
+    answered = recording(team, client)
+
+    client.team_overrides()
+    client.write({"feature_flags": {"x": True}}, "first")
+    client.write({"feature_flags": {"y": True}}, "second")
+
+    assert answered == [("GET", 200), (method, 200), (method, 200)]
+    assert team.overrides == {"feature_flags": {"x": True, "y": True}}
+
+
+@each_dialect
+def test_a_write_before_any_read_reads_who_the_token_is_rather_than_probing(
+    dialect: Literal["hosted", "oss"], method: str
+) -> None:
+    team = FakeTeam(dialect=dialect)
+    client = team.install()
+
+    client.write({"entrance_agent": "planner"}, "test")
+
+    assert team.calls == [("GET", "/api/v1/auth/me"), (method, "/api/v1/config/me")]
+    assert client.identity().team_id == "team1" and len(team.calls) == 2, "that read serves identity() too"
+
+
+@pytest.mark.parametrize(
+    ("response", "method"),
+    [
+        (httpx.Response(200, json={"data": {"lineage": ["o", "t"]}, "meta": {"request_id": "r"}}), "put"),
+        (httpx.Response(200, json={"lineage": ["o", "t"]}, headers={"X-RateLimit-Limit": "100"}), "put"),
+        (httpx.Response(429, headers={"X-RateLimit-Limit": "100", "Retry-After": "1"}), "put"),
+        (httpx.Response(200, json={"lineage": ["o", "t"], "configs": {}}), "patch"),
+        (httpx.Response(200, json={"role": "team", "data": 1}), "patch"),
+        (httpx.Response(404, json={"detail": "Not Found"}), None),
+        (httpx.Response(200, text="ok"), None),
+        (httpx.Response(200, json=["a"]), None),
+    ],
+    ids=["envelope", "rate-headers", "429-rate-headers", "bare", "bare-with-data-key", "error", "text", "list"],
+)
+def test_the_dialect_shows_in_envelopes_and_rate_limit_headers(response: httpx.Response, method: str | None) -> None:
+    assert dialect_write_mode(response) == method
+
+
+@pytest.mark.parametrize(("dialect", "tried", "then"), [("hosted", "PATCH", "PUT"), ("oss", "PUT", "PATCH")])
+def test_a_405_against_what_the_reads_showed_switches_method_once_and_says_so(
+    dialect: Literal["hosted", "oss"], tried: str, then: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    team = FakeTeam(dialect=dialect)
+    client = team.install()
+    answered = recording(team, client)
+    misleading: Literal["hosted", "oss"] = "oss" if dialect == "hosted" else "hosted"
+    team.dialect = misleading  # the reads look like the other dialect ...
+    client.team_overrides()
+    team.dialect = dialect  # ... the writes do not
+
+    client.write({"feature_flags": {"x": True}}, "first")
+    client.write({"feature_flags": {"y": True}}, "second")
+
+    assert answered == [("GET", 200), (tried, 405), (then, 200), (then, 200)]
+    assert f"answered {tried} /config/me with 405" in caplog.text and f"writing with {then} from now on" in caplog.text
+    assert team.overrides == {"feature_flags": {"x": True, "y": True}}
+
+
+def test_a_write_mode_override_is_used_as_is_and_a_405_is_reported() -> None:
+    team = FakeTeam(dialect="hosted")
+    client = team.install()
+    client.write_mode = "patch"
+
+    with pytest.raises(ApiError, match="PATCH /config/me failed with HTTP 405"):
+        client.write({"feature_flags": {"x": True}}, "test")
+    assert team.writes() == [("PATCH", "/api/v1/config/me")]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from stackfox_provider.clients.http import AmbiguousWriteError, ApiError, RetryP
 from stackfox_provider.clients.ratelimit import RateLimits
 from stackfox_provider.clients.stackflow import (
     Category,
+    CategorySnapshot,
     ConflictError,
     Incident,
     NotFoundError,
@@ -27,6 +30,7 @@ from stackfox_provider.clients.stackflow import (
     stackflow_client_for,
 )
 from stackfox_provider.clients.stackflow.auth import StaticToken
+from stackfox_provider.clients.stackflow.client import PAGE_LIMIT
 
 BASE = "http://stackflow.test/prod/api"
 
@@ -44,7 +48,7 @@ class FakeStackFlow:
     requests: list[httpx.Request] = field(default_factory=list)
     list_delay: float = 0.0
     listing_started: threading.Event = field(default_factory=threading.Event)
-    hold_listings: threading.Event | None = None  # set it to let held listings answer
+    hold_listings: threading.Event | None = None  # set it to let held listings answer (as they were when held)
     ignore_name_filter: bool = False
     lose_next_write_response: bool = False
     next_write_status: int | None = None
@@ -75,11 +79,12 @@ class FakeStackFlow:
             self.requests.append(request)
         path = request.url.path.removeprefix("/prod/api")
         if request.method == "GET" and path in ("/categories", "/incidents"):
+            listed = self._list(request, path)
             self.listing_started.set()
             if self.hold_listings is not None:
                 assert self.hold_listings.wait(5)
             time.sleep(self.list_delay)
-            return self._list(request, path)
+            return listed
         if request.method != "GET" and self.next_write_status is not None:
             status, self.next_write_status = self.next_write_status, None
             return error(status, "unavailable", "try later")
@@ -150,6 +155,14 @@ def client(server: FakeStackFlow) -> Iterator[StackFlowClient]:
     )
     yield created
     created.close()
+
+
+def clocked_client(server: FakeStackFlow, now: list[float]) -> StackFlowClient:
+    """A client of ``server`` whose clock reads ``now[0]``."""
+    return StackFlowClient(
+        BASE, StaticToken("t"), transport=httpx.MockTransport(server), limits=RateLimits(10**6, 10**6),
+        clock=lambda: now[0],
+    )  # fmt: skip
 
 
 def incident(number: int, category: str, state: str) -> dict[str, Any]:
@@ -341,9 +354,18 @@ def test_threads_asking_at_once_share_one_listing(server: FakeStackFlow, client:
     assert len(server.calls("GET")) == 2
 
 
-@pytest.mark.parametrize("write", ["create", "update", "delete", "failed create"])
-def test_any_write_drops_the_snapshot(server: FakeStackFlow, client: StackFlowClient, write: str) -> None:
+def listed_as_on_server(server: FakeStackFlow, snapshot: CategorySnapshot) -> None:
+    """The snapshot holds exactly what the server does, in its order."""
+    assert list(snapshot.categories) == [Category.model_validate(c) for c in server.categories.values()]
+    assert all(snapshot.by_name(c["name"]) == snapshot.by_id(c["id"]) is not None for c in server.categories.values())
+
+
+@pytest.mark.parametrize("write", ["create", "update", "delete", "delete of a missing one"])
+def test_a_write_applies_its_answer_to_the_snapshot_instead_of_dropping_it(
+    server: FakeStackFlow, client: StackFlowClient, write: str
+) -> None:
     stored = server.add("network")
+    server.add("storage")
     before = client.category_snapshot()
 
     if write == "create":
@@ -353,24 +375,109 @@ def test_any_write_drops_the_snapshot(server: FakeStackFlow, client: StackFlowCl
     elif write == "delete":
         client.delete_category(stored["id"])
     else:
-        with pytest.raises(ConflictError):
-            client.create_category({"name": "network", "label": "Again"})
+        del server.categories[stored["id"]]  # someone else deleted it: the DELETE finds it gone
+        assert client.delete_category(stored["id"]) is False
 
     after = client.category_snapshot()
-    assert after is not before
+    assert len(server.calls("GET")) == 1, "no second listing"
+    listed_as_on_server(server, after)
+    assert [c.label for c in before.categories] == ["Network", "Storage"], "a snapshot a thread holds never changes"
+
+
+@pytest.mark.parametrize("write", ["conflict", "stale etag", "gone", "lost response", "gateway error", "in use"])
+def test_a_refused_write_or_one_of_unknown_outcome_drops_the_snapshot(
+    server: FakeStackFlow, client: StackFlowClient, write: str
+) -> None:
+    stored = server.add("network")
+    client.category_snapshot()
+    server.add("storage")  # made after the listing: only a new listing shows it
+    calls = {
+        "conflict": lambda: client.create_category({"name": "network", "label": "Again"}),
+        "stale etag": lambda: client.update_category(stored["id"], {"label": "Mine"}, '"stale"'),
+        "gone": lambda: client.update_category("CAT9999999", {"label": "x"}, None),
+        "lost response": lambda: client.create_category({"name": "database", "label": "Database"}),
+        "gateway error": lambda: client.update_category(stored["id"], {"label": "Mine"}, None),
+        "in use": lambda: client.delete_category(stored["id"]),
+    }
+    server.lose_next_write_response = write == "lost response"
+    server.next_write_status = 502 if write == "gateway error" else None
+    server.incidents = [incident(1, "network", "new")] if write == "in use" else []
+
+    with pytest.raises(ApiError):
+        calls[write]()
+
+    listed_as_on_server(server, client.category_snapshot())
     assert len(server.calls("GET")) == 2
-    assert [category.label for category in after.categories] == [c["label"] for c in server.categories.values()]
+
+
+def test_an_update_of_a_category_the_snapshot_lacks_drops_it(server: FakeStackFlow, client: StackFlowClient) -> None:
+    client.category_snapshot()
+    theirs = server.add("network")  # created by someone else after the listing
+
+    client.update_category(theirs["id"], {"label": "Networking"}, None)
+
+    listed_as_on_server(server, client.category_snapshot())
+    assert len(server.calls("GET")) == 2, "what else does it lack? it lists again"
+
+
+@pytest.mark.parametrize("count", [10, 50, 200, 500])
+def test_creating_updating_and_deleting_n_categories_lists_them_once(server: FakeStackFlow, count: int) -> None:
+    now = [100.0]
+    client = clocked_client(server, now)
+    for number in range(count // 2):  # half of them exist already
+        server.add(f"cat-{number}")
+    names = [f"cat-{number}" for number in range(count)]
+
+    for name in names:  # what IncidentCategory's create does, however long the run takes
+        now[0] += 1.0
+        if client.category_named(name) is None:
+            client.create_category({"name": name, "label": name.title()})
+    for name in names:
+        found = client.category_named(name)
+        assert found is not None
+        client.update_category(found.id, {"label": f"{name} (updated)"}, None)
+    for name in names[::2]:
+        found = client.category_named(name)
+        assert found is not None and client.delete_category(found.id)
+
+    pages = max(1, -(-(count // 2) // PAGE_LIMIT))
+    assert len(server.calls("GET")) == pages, "one listing, of what existed before"
+    listed_as_on_server(server, client.category_snapshot(max_age=math.inf))  # what the writes made of the listing
+    assert len(server.calls("GET")) == pages
+
+
+def test_an_empty_listing_serves_creates_like_any_other(server: FakeStackFlow) -> None:
+    now = [100.0]
+    client = clocked_client(server, now)
+
+    assert client.category_named("network") is None
+    now[0] += 60
+    assert client.category_named("storage") is None
+
+    assert len(server.calls("GET")) == 1
+
+
+def test_a_name_found_in_a_snapshot_older_than_max_age_is_read_again_by_id(server: FakeStackFlow) -> None:
+    now = [100.0]
+    client = clocked_client(server, now)
+    network, storage = server.add("network"), server.add("storage")
+    assert client.category_named("network") is not None
+    server.categories[network["id"]]["label"] = "Changed by hand"
+    del server.categories[storage["id"]]
+    now[0] += 31
+
+    found = client.category_named("network")
+    assert found is not None and found.label == "Changed by hand"
+    assert client.category_named("missing") is None, "a miss needs no call: a POST of a taken name answers 409"
+    assert client.category_named("storage") is None, "deleted since"
+    paths = ["/prod/api/categories", f"/prod/api/categories/{network['id']}", f"/prod/api/categories/{storage['id']}"]
+    assert [request.url.path for request in server.requests] == paths
+    assert client.category_named("storage") is None and len(server.calls("GET")) == 2, "that miss dropped it"
 
 
 def test_a_snapshot_expires_after_max_age(server: FakeStackFlow) -> None:
     now = [100.0]
-    client = StackFlowClient(
-        BASE,
-        StaticToken("t"),
-        transport=httpx.MockTransport(server),
-        limits=RateLimits(10_000, 10_000),
-        clock=lambda: now[0],
-    )
+    client = clocked_client(server, now)
     server.add("network")
 
     client.category_snapshot(max_age=30)
@@ -382,18 +489,24 @@ def test_a_snapshot_expires_after_max_age(server: FakeStackFlow) -> None:
     assert len(server.calls("GET")) == 2
 
 
-def test_a_listing_that_overlaps_a_write_is_not_kept(server: FakeStackFlow, client: StackFlowClient) -> None:
-    server.add("network")
+@pytest.mark.parametrize("lost", [False, True], ids=["answered", "lost response"])
+def test_a_listing_that_overlaps_a_write_is_kept_with_its_answer_applied(
+    server: FakeStackFlow, client: StackFlowClient, lost: bool
+) -> None:
+    network = server.add("network")
     server.hold_listings = threading.Event()
     reader = threading.Thread(target=client.category_snapshot)
     reader.start()
-    assert server.listing_started.wait(5)
-    client.create_category({"name": "database", "label": "Database"})  # while the listing is in flight
+    assert server.listing_started.wait(5)  # listed already, the answer not yet received
+    client.update_category(network["id"], {"label": "Networking"}, None)
+    server.lose_next_write_response = lost
+    with contextlib.suppress(AmbiguousWriteError):
+        client.create_category({"name": "database", "label": "Database"})
     server.hold_listings.set()
     reader.join()
 
-    assert {category.name for category in client.category_snapshot().categories} == {"network", "database"}
-    assert len(server.calls("GET")) == 2
+    listed_as_on_server(server, client.category_snapshot())
+    assert len(server.calls("GET")) == (2 if lost else 1), "a write of unknown outcome spoils the listing"
 
 
 # --- models and the registry ---

@@ -39,9 +39,11 @@ class FakeStackFlow:
         self.calls.append((request.method, request.url.path))
         path = request.url.path.removeprefix("/prod/api")
         if path == "/categories" and request.method == "GET":
-            data = list(self.categories.values())
-            return httpx.Response(200, json={"data": data, "total": len(data), "page": 1, "limit": 100,
-                                             "has_more": False})  # fmt: skip
+            page, limit = int(request.url.params.get("page", 1)), int(request.url.params.get("limit", 20))
+            every = list(self.categories.values())
+            data = every[(page - 1) * limit : page * limit]
+            return httpx.Response(200, json={"data": data, "total": len(every), "page": page, "limit": limit,
+                                             "has_more": page * limit < len(every)})  # fmt: skip
         if path == "/categories" and request.method == "POST":
             category_id = self.add(**json.loads(request.content))
             return self._one(category_id, 201)
@@ -55,6 +57,9 @@ class FakeStackFlow:
                 return httpx.Response(412, json={"error": {"code": "precondition_failed", "message": "stale"}})
             self.categories[category_id].update(json.loads(request.content))
             self.versions[category_id] += 1
+        if request.method == "DELETE":
+            del self.categories[category_id]
+            return httpx.Response(204)
         return self._one(category_id)
 
     def by_hand(self, category_id: str, **changes: Any) -> None:
@@ -248,3 +253,26 @@ def test_state_that_no_longer_validates_still_reads_and_deletes(flow: FakeStackF
     assert read.outs is not None and read.outs["name"] == "Data Center" and read.outs["deletion_policy"] == "delete"
     assert "__provider" not in read.outs
     assert ("DELETE", f"/prod/api/categories/{category_id}") in flow.calls
+
+
+@pytest.mark.parametrize("count", [10, 50, 200, 500])
+def test_an_up_of_n_categories_lists_them_at_most_once_per_hundred(flow: FakeStackFlow, count: int) -> None:
+    provider = IncidentCategoryProvider()
+    for number in range(0, count, 2):  # every other one exists already and matches: adopted without a write
+        flow.add(name=f"cat-{number}", label=f"Cat {number}")
+    declared = [inputs(name=f"cat-{number}", label=f"Cat {number}") for number in range(count)]
+
+    created = [provider.create(props) for props in declared]
+    lists_after_creates = flow.calls.count(("GET", "/prod/api/categories"))
+    pairs = list(zip(created, declared, strict=True))
+    updated = [provider.update(made.id, props, {**props, "label": "Changed"}) for made, props in pairs]
+    for made, props in pairs[::3]:
+        provider.delete(made.id, {**props, "deletion_policy": "delete", "force_delete": True})
+    read = [provider.read(made.id, {**props, "label": "Changed"}) for made, props in pairs]
+
+    assert lists_after_creates <= -(-count // 100) + 2
+    assert flow.calls.count(("GET", "/prod/api/categories")) == lists_after_creates, "writes keep the snapshot"
+    assert [call[0] for call in flow.calls].count("POST") == count // 2
+    assert all(result.outs is not None and result.outs["label"] == "Changed" for result in updated)
+    assert [result.id for result in read] == [made.id if made.id in flow.categories else None for made in created]
+    assert all(result.outs == {} or result.outs["label"] == "Changed" for result in read), "read from the snapshot"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 from unittest.mock import ANY
 
 import pytest
@@ -325,14 +325,17 @@ def test_webhook_delete_policies(team: FakeTeam, on_delete: str, expected: str |
     assert team.overrides["webhooks"]["investigation_complete"] == expected
 
 
-def test_hosted_dialect_writes_fall_back_to_put_and_remember_it(team: FakeTeam) -> None:
-    team.dialect = "hosted"
+@pytest.mark.parametrize(("dialect", "method"), [("hosted", "PUT"), ("oss", "PATCH")])
+def test_each_dialect_gets_its_write_method_from_the_first_write_without_a_probe(
+    team: FakeTeam, dialect: Literal["hosted", "oss"], method: str
+) -> None:
+    team.dialect = dialect
     provider = WebhookProvider()
 
     provider.create(checked(provider, {"event": "a", "url": "https://hooks.test/a"}))
     provider.create(checked(provider, {"event": "b", "url": "https://hooks.test/b"}))
 
-    assert team.writes() == [("PATCH", "/api/v1/config/me"), ("PUT", "/api/v1/config/me"), ("PUT", "/api/v1/config/me")]
+    assert team.writes() == [(method, "/api/v1/config/me")] * 2, "the reads before them showed the dialect"
     assert team.overrides["webhooks"] == {"a": "https://hooks.test/a", "b": "https://hooks.test/b"}
 
 
