@@ -158,8 +158,15 @@ def test_a_refused_token_adds_the_callers_hint_on_where_the_token_comes_from() -
 
 # --- the write method comes from what the reads showed, never from a probe write ---
 
-#: Each dialect, and the write method it takes.
-each_dialect = pytest.mark.parametrize(("dialect", "method"), [("hosted", "PUT"), ("oss", "PATCH")])
+DialectTeam = tuple[FakeTeam, IncidentFoxClient, str]
+
+
+@pytest.fixture(params=[("hosted", "PUT"), ("oss", "PATCH")], ids=["hosted", "oss"])
+def dialect_team(request: pytest.FixtureRequest) -> DialectTeam:
+    """A fake team of each dialect, a client routed to it, and the write method the dialect takes."""
+    dialect, method = request.param
+    team = FakeTeam(dialect=dialect)
+    return team, team.install(), method
 
 
 def recording(team: FakeTeam, client: IncidentFoxClient) -> list[tuple[str, int]]:
@@ -175,12 +182,8 @@ def recording(team: FakeTeam, client: IncidentFoxClient) -> list[tuple[str, int]
     return answered
 
 
-@each_dialect
-def test_a_read_decides_the_write_method_so_no_write_is_answered_405(
-    dialect: Literal["hosted", "oss"], method: str
-) -> None:
-    team = FakeTeam(dialect=dialect)
-    client = team.install()
+def test_a_read_decides_the_write_method_so_no_write_is_answered_405(dialect_team: DialectTeam) -> None:
+    team, client, method = dialect_team
     answered = recording(team, client)
 
     client.team_overrides()
@@ -191,12 +194,8 @@ def test_a_read_decides_the_write_method_so_no_write_is_answered_405(
     assert team.overrides == {"feature_flags": {"x": True, "y": True}}
 
 
-@each_dialect
-def test_a_write_before_any_read_reads_who_the_token_is_rather_than_probing(
-    dialect: Literal["hosted", "oss"], method: str
-) -> None:
-    team = FakeTeam(dialect=dialect)
-    client = team.install()
+def test_a_write_before_any_read_reads_who_the_token_is_rather_than_probing(dialect_team: DialectTeam) -> None:
+    team, client, method = dialect_team
 
     client.write({"entrance_agent": "planner"}, "test")
 
