@@ -303,7 +303,7 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
         client = self._client(inputs.connection)
         desired = self.desired(inputs)
         with client.exclusive():
-            snapshot = client.team_overrides()
+            snapshot = client.planning_snapshot()
             snapshot.ensure_writable()
             current = snapshot.overrides
             self._never_replace_whole(current, desired)
@@ -364,7 +364,7 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
         owned_before = computed.paths
         with client.exclusive():
             self._same_team(client, computed.team_id)
-            snapshot = client.team_overrides()
+            snapshot = client.planning_snapshot()
             snapshot.ensure_writable()
             current = snapshot.overrides
             self._never_replace_whole(current, desired)
@@ -393,7 +393,7 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
         paths = self._not_declared_elsewhere(inputs, computed.paths)
         with client.exclusive():
             self._same_team(client, computed.team_id)
-            snapshot = client.team_overrides()
+            snapshot = client.planning_snapshot()
             snapshot.ensure_writable()
             current = snapshot.overrides
             paths = self._still_ours(current, paths)
@@ -634,8 +634,8 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
         """Null each parent the reset rebuilds; the ones the service refuses to null are left out."""
         if not parents:
             return []
-        try:
-            self._write(client, inputs, dict.fromkeys(parents))
+        try:  # each null must land before its object is written back: these writes leave now
+            client.write(nest(dict.fromkeys(parents)), reason=self._reason(inputs))
             return parents
         except ApiError as refused:
             if refused.status not in REFUSED:
@@ -645,7 +645,7 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
         nulled = []
         for parent in parents:
             try:
-                self._write(client, inputs, {parent: None})
+                client.write(nest({parent: None}), reason=self._reason(inputs))
                 nulled.append(parent)
             except ApiError as refused:
                 if refused.status not in REFUSED:
@@ -684,8 +684,10 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
         return {**self.props_of(inputs), **computed.model_dump()}
 
     def _write(self, client: IncidentFoxClient, inputs: FoxInputsT, changes: Mapping[KeyPath, Any]) -> None:
+        """Submit the operation's write: it leaves with those of other operations on the team when the
+        ``exclusive()`` block ends, which returns once it has landed."""
         if changes:
-            client.write(nest(changes), reason=self._reason(inputs))
+            client.write_soon(nest(changes), reason=self._reason(inputs), owner=self._label())
 
     def _reason(self, inputs: FoxInputsT) -> str:
         return f"stackfox {self.kind} {self.describe(inputs)}"

@@ -7,8 +7,9 @@ open-source config service does (see ``docs/incidentfox.md``).
   service; so no write, of the 20 a minute, is spent on a 405. Only when an answer contradicts that (405/404)
   does the write switch to the other method, saying so; the method is remembered per base URL.
 - Responses are unwrapped from ``{"data", "meta"}`` envelopes when present.
-- Writes to one team are serialised in the process, and a write whose outcome is unknown (lost
-  response, 500/502/504) is settled by re-reading, never by blindly sending it again.
+- Writes to one team are planned one at a time in the process; the writes of operations that run at the
+  same time leave as one merge (``batch``), and a write whose outcome is unknown (lost response,
+  500/502/504) is settled by re-reading, never by blindly sending it again.
 - The open-source service's write is an unlocked read-modify-write: two writers at once can lose
   each other's keys with both answered 200. ``confirm()`` reads back once the process's writes to a
   team have settled, re-applies what another writer lost (a few times), then fails naming the paths.
@@ -22,13 +23,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import httpx
 
 from stackfox_provider import process
 from stackfox_provider.clients.http import AmbiguousWriteError, ApiClient, ApiError, RetryPolicy
+from stackfox_provider.clients.incidentfox.batch import Part, WriteBatcher, merge_all
 from stackfox_provider.clients.ratelimit import RateLimits
 from stackfox_provider.errors import RefusedError
 from stackfox_provider.keypaths import KeyPath, differing, dotted, leaves, nest
@@ -40,6 +42,8 @@ API = "IncidentFox"
 WriteMode = Literal["auto", "patch", "put"]
 WriteMethod = Literal["patch", "put"]
 UNSETTLED_WRITE_STATUSES = frozenset({500, 502, 504})
+#: Refusals of a merged write that may be one part's fault: its parts are then sent one at a time.
+DIVISIBLE_REFUSALS = frozenset({400, 409, 413, 422})
 WRITE_ATTEMPTS = 6
 SNAPSHOT_MAX_AGE_SECONDS = 30.0
 #: How long the team must be quiet (no write of this process) before ``confirm()`` reads back. It must
@@ -188,15 +192,18 @@ class IncidentFoxClient:
         )  # fmt: skip
         self._sleep = sleep
         self._read_lock = threading.Lock()
-        self._write_lock = threading.RLock()
+        self._plan_lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        self._batcher: WriteBatcher[WriteResult] = WriteBatcher(self._write_settled, divisible=_divisible)
+        self._submitted = threading.local()  # per thread: the parts of each open ``exclusive()`` block
         self._snapshot: TeamSnapshot | None = None
         self._effective: tuple[dict[str, Any], float] | None = None
         self._identity: Identity | None = None
         self._token_verified = False
         self._last_version: int | None = None
-        # Writers that are inside (or waiting for) ``exclusive()``, and when the last write ended.
+        # Writes on their way to the service now, and when the last one ended.
         self._quiet = threading.Condition()
-        self._writers = 0
+        self._sending = 0
         self._last_write_at = float("-inf")
 
     @property
@@ -256,6 +263,12 @@ class IncidentFoxClient:
                 self._effective = (self._read_effective(), time.monotonic())
             return self._effective[0]
 
+    def planning_snapshot(self) -> TeamSnapshot:
+        """The team's overrides as they will be once the writes submitted so far have landed (plan on this)."""
+        snapshot = self.team_overrides()
+        pending = self._batcher.pending()
+        return replace(snapshot, overrides=merge_all(snapshot.overrides, pending)) if pending else snapshot
+
     def forget_snapshot(self) -> None:
         with self._read_lock:
             self._snapshot = None
@@ -310,16 +323,49 @@ class IncidentFoxClient:
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Held around a read-modify-write so writes to this team never interleave in the process."""
-        with self._quiet:
-            self._writers += 1
+        """Held while an operation reads the team and plans its writes: one operation plans at a time.
+
+        The writes it submits with ``write_soon()`` leave after the block, merged with those of operations
+        that planned at about the same time; the block returns once they have landed, or raises the
+        error of its own write.
+        """
+        parts: list[Part[WriteResult]] = []
+        blocks: list[list[Part[WriteResult]]] = self._submitted.__dict__.setdefault("blocks", [])
         try:
-            with self._write_lock:
-                yield
-        finally:
-            with self._quiet:
-                self._writers -= 1
-                self._quiet.notify_all()
+            with self._batcher.planning(), self._plan_lock:
+                blocks.append(parts)
+                try:
+                    yield
+                finally:
+                    blocks.pop()
+        except BaseException:
+            self._complete(parts, quietly=True)  # submitted parts still go: later writes wait on them
+            raise
+        self._complete(parts)
+
+    def write_soon(self, partial: Mapping[str, Any], reason: str, owner: str) -> None:
+        """Submit a write that leaves, merged with others, when the ``exclusive()`` block around it ends.
+
+        ``owner`` names the resource in errors. Outside an ``exclusive()`` block this is ``write()``.
+        """
+        blocks = getattr(self._submitted, "blocks", None)
+        if not blocks:
+            self.write(partial, reason)
+            return
+        blocks[-1].append(self._batcher.submit(partial, reason, owner))
+
+    def _complete(self, parts: list[Part[WriteResult]], *, quietly: bool = False) -> None:
+        """Wait for every part to land (each must be sent), then raise the first error unless ``quietly``."""
+        errors: list[BaseException] = []
+        for part in parts:
+            try:
+                self._batcher.complete(part)
+            except BaseException as error:
+                errors.append(error)
+        if errors and quietly:
+            log.warning("a write submitted before the operation failed: %s", errors[0])
+        elif errors:
+            raise errors[0]
 
     def confirm(self, expected: Mapping[KeyPath, Any], reason: str) -> None:
         """Check, once this process's writes to the team have settled, that ``expected`` still holds.
@@ -353,19 +399,23 @@ class IncidentFoxClient:
             while True:
                 quiet_at = self._last_write_at + self.settle_seconds
                 remaining = quiet_at - time.monotonic()
-                if self._writers == 0 and remaining <= 0:
+                if self._sending == 0 and remaining <= 0:
                     break
-                self._quiet.wait(timeout=None if self._writers else remaining)
+                self._quiet.wait(timeout=None if self._sending else remaining)
         return self.team_overrides(fresh_after=quiet_at).overrides
 
     def write(self, partial: Mapping[str, Any], reason: str) -> WriteResult:
-        """Deep-merge ``partial`` into the team's overrides and make sure it landed.
+        """Deep-merge ``partial`` into the team's overrides now (after every write submitted before it)."""
+        return self._batcher.send_now(partial, reason, owner="stackfox")
+
+    def _write_settled(self, partial: Mapping[str, Any], reason: str) -> WriteResult:
+        """One merge write, made sure to have landed.
 
         A write whose outcome is unknown is settled by reading back: if every path already holds
         the value we sent, it counts as done; otherwise it is sent again (up to a few times).
         """
         expected = leaves(partial)
-        with self._write_lock:
+        with self._write_lock, self._on_the_way():
             self._know_dialect()
             for attempt in range(1, WRITE_ATTEMPTS + 1):
                 try:
@@ -385,6 +435,19 @@ class IncidentFoxClient:
                 self._check_version(result, expected)
                 return result
         raise AssertionError("unreachable")
+
+    @contextmanager
+    def _on_the_way(self) -> Iterator[None]:
+        """Counts a write as on its way: ``confirm()`` reads back only once none is and the team was quiet."""
+        with self._quiet:
+            self._sending += 1
+        try:
+            yield
+        finally:
+            with self._quiet:
+                self._sending -= 1
+                self._last_write_at = time.monotonic()
+                self._quiet.notify_all()
 
     def _wrote(self) -> None:
         self.forget_snapshot()
@@ -467,6 +530,12 @@ def _null_mcp_entries(configs: Mapping[str, Any]) -> tuple[tuple[str, str], ...]
         elif isinstance(servers, Mapping):
             found += [(str(node), f"mcp_servers.{key}") for key, entry in servers.items() if entry is None]
     return tuple(found)
+
+
+def _divisible(error: BaseException) -> bool:
+    return isinstance(error, ApiError) and not isinstance(error, PendingApprovalError) and (
+        error.status in DIVISIBLE_REFUSALS
+    )
 
 
 def _unsettled(error: ApiError) -> bool:

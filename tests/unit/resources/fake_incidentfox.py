@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -42,8 +43,14 @@ class FakeTeam:
     client: IncidentFoxClient | None = None
     #: Answer every call with this status instead (401: a rejected token, 503: the service is down).
     failing: int | None = None
+    #: One request at a time, as the service's store answers them (clients read and write from many threads).
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
+        with self.lock:
+            return self._handle(request)
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
         self.calls.append((request.method, request.url.path))
         if self.failing is not None:
             return httpx.Response(self.failing, json={"detail": "Invalid token" if self.failing == 401 else "down"})

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 from unittest.mock import ANY
 
+import httpx
 import pytest
 from pulumi.runtime.rpc import UNKNOWN
 
@@ -337,6 +339,45 @@ def test_each_dialect_gets_its_write_method_from_the_first_write_without_a_probe
 
     assert team.writes() == [(method, "/api/v1/config/me")] * 2, "the reads before them showed the dialect"
     assert team.overrides["webhooks"] == {"a": "https://hooks.test/a", "b": "https://hooks.test/b"}
+
+
+def test_creates_the_engine_runs_four_at_a_time_cost_one_write_per_four(team: FakeTeam) -> None:
+    provider = WebhookProvider()
+    inputs = [checked(provider, {"event": f"e{i}", "url": f"https://hooks.test/{i}"}) for i in range(30)]
+
+    with ThreadPoolExecutor(4) as engine:  # the provider process serves four engine calls at once
+        created = list(engine.map(provider.create, inputs))
+
+    assert len(team.writes()) <= 9, team.writes()
+    assert team.overrides["webhooks"] == {f"e{i}": f"https://hooks.test/{i}" for i in range(30)}
+    assert [result.outs["url"] for result in created] == [f"https://hooks.test/{i}" for i in range(30)]
+
+
+def test_in_a_coalesced_write_the_service_refuses_only_the_bad_webhook_fails(team: FakeTeam) -> None:
+    handle = team.handle
+
+    def refuse_bad_urls(request: httpx.Request) -> httpx.Response:
+        if request.method != "GET" and b"hooks.test/bad" in request.content:
+            return httpx.Response(422, json={"detail": "webhook URL does not resolve"})
+        return handle(request)
+
+    assert team.client is not None
+    team.client._api._http._transport = httpx.MockTransport(refuse_bad_urls)
+    provider = WebhookProvider()
+    urls = [f"https://hooks.test/{'bad' if i == 2 else i}" for i in range(4)]
+    inputs = [checked(provider, {"event": f"e{i}", "url": url}) for i, url in enumerate(urls)]
+
+    def create(props: dict[str, Any]) -> str:
+        try:
+            return str(provider.create(props).outs["url"])
+        except ApiError as error:
+            return f"HTTP {error.status}"
+
+    with ThreadPoolExecutor(4) as engine:
+        outcomes = list(engine.map(create, inputs))
+
+    assert outcomes == ["https://hooks.test/0", "https://hooks.test/1", "HTTP 422", "https://hooks.test/3"]
+    assert team.overrides["webhooks"] == {f"e{i}": f"https://hooks.test/{i}" for i in (0, 1, 3)}
 
 
 @pytest.mark.parametrize("policy", ["restore", "clear"])
