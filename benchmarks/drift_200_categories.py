@@ -16,13 +16,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
 
+from _common import init_stack, pulumi, running_sandbox, tally, write_project
+
 from stackfox_provider.engine import LocalEngine
-from stackfox_sandbox.testing import SandboxHandle, sandbox_settings
+from stackfox_sandbox.testing import SandboxHandle
 
 PROGRAM = """\
     import pulumi
@@ -47,18 +48,10 @@ def seed(sandbox: SandboxHandle, count: int) -> None:
 
 
 def project(root: Path, sandbox: SandboxHandle, count: int) -> tuple[LocalEngine, Path]:
-    directory = root / "project"
-    directory.mkdir()
-    runtime = f"runtime:\n  name: python\n  options:\n    toolchain: pip\n    virtualenv: {sys.prefix}\n"
-    (directory / "Pulumi.yaml").write_text(f"name: bench\n{runtime}")
-    (directory / "__main__.py").write_text(textwrap.dedent(PROGRAM))
+    directory = write_project(root / "project", "bench", PROGRAM)
     engine = LocalEngine.for_project(directory, root / "state")
     plain, secret = sandbox.info.stack_config()
-    pairs = ["--plaintext", f"categories={count}"]
-    pairs += [arg for key, value in plain.items() for arg in ("--plaintext", f"{key}={value}")]
-    pairs += [arg for key, value in secret.items() for arg in ("--secret", f"{key}={value}")]
-    engine.run_cli(["stack", "init", "bench"], cwd=directory, capture=True, check=True)
-    engine.run_cli(["config", "set-all", "--stack", "bench", *pairs], cwd=directory, capture=True, check=True)
+    init_stack(engine, directory, "bench", {**plain, "categories": str(count)}, secret)
     return engine, directory
 
 
@@ -72,18 +65,15 @@ def drift_once(sandbox: SandboxHandle, engine: LocalEngine, directory: Path) -> 
     if done.returncode not in (0, 2):
         raise SystemExit(f"stackfox drift failed ({done.returncode}):\n{done.stderr}")
     report = json.loads(done.stdout)
-    log = [entry for entry in sandbox.requests_log() if entry["service"] in ("stackflow", "incidentfox")]
-    flow = [entry for entry in log if entry["service"] == "stackflow"]
+    calls = tally(sandbox.requests_log())
     return {
         "exit_code": done.returncode,
         "wall_seconds": round(seconds, 2),
         "engine_seconds": report["duration_seconds"],
         "resources_read": report["summary"]["resources_read"],
-        "stackflow_list_calls": sum(entry["path"].endswith("/categories") for entry in flow),
-        "stackflow_per_category_reads": sum("/categories/" in entry["path"] for entry in flow),
-        "incidentfox_reads": sum(entry["service"] == "incidentfox" for entry in log),
-        "writes": sum(entry["method"] not in ("GET", "HEAD", "OPTIONS") for entry in log),
-        "http_429": sum(entry["status"] == 429 for entry in log),
+        **{key: calls[key] for key in ("stackflow_list_calls", "stackflow_per_category_reads", "incidentfox_reads")},
+        "writes": calls["writes"],
+        "http_429": calls["http_429"],
     }
 
 
@@ -97,19 +87,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="stackfox-drift-bench-") as tmp:
         root = Path(tmp)
-        sandbox = SandboxHandle(sandbox_settings(root / "sandbox", read_limit=args.read_limit,
-                                                 write_limit=SEED_WRITE_LIMIT)).start()  # fmt: skip
-        try:
+        limits = {"read_limit": args.read_limit, "write_limit": SEED_WRITE_LIMIT}
+        with running_sandbox(root / "sandbox", **limits) as sandbox:
             seed(sandbox, args.categories)
             engine, directory = project(root, sandbox, args.categories)
             began = time.monotonic()
-            engine.run_cli(
-                ["up", "--yes", "--skip-preview", "--stack", "bench"], cwd=directory, capture=True, check=True
-            )
+            pulumi(engine, directory, "up", "--yes", "--skip-preview", "--stack", "bench")
             up_seconds = time.monotonic() - began
             runs = [drift_once(sandbox, engine, directory) for _ in range(args.runs)]
-        finally:
-            sandbox.stop()
 
     summary = {
         "categories": args.categories,

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _common import NO_LIMITS, running_sandbox
 
 from stackfox_sandbox import manager
-from stackfox_sandbox.testing import SandboxHandle, sandbox_settings
-
-NO_LIMITS = {"read_limit": 10_000_000, "write_limit": 10_000_000}
+from stackfox_sandbox.testing import sandbox_settings
 
 
 def measure_startup(root: Path, starts: int) -> dict[str, float]:
@@ -94,8 +93,7 @@ def run_load(
 
 def measure_throughput(root: Path, requests: int, concurrency: int, max_seconds: float) -> dict[str, Any]:
     """req/s for a StackFlow read (JWT verification), an IncidentFox read and an IncidentFox write."""
-    handle = SandboxHandle(sandbox_settings(root / "throughput", testing=False, **NO_LIMITS)).start()
-    try:
+    with running_sandbox(root / "throughput", testing=False, **NO_LIMITS) as handle:
         token = handle.id_token()
         with handle.stackflow(token) as client:
             client.post("/categories", json={"name": "bench", "label": "Bench"})
@@ -119,8 +117,6 @@ def measure_throughput(root: Path, requests: int, concurrency: int, max_seconds:
                 lambda c, _: c.get("/health"), sf_client, requests, concurrency, max_seconds
             ),
         }
-    finally:
-        handle.stop()
 
 
 def main() -> None:

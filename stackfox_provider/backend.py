@@ -16,9 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from stackfox_provider.resources._common import mask_url
+from stackfox_provider.urls import mask_url
 
 STATE_DIR_ENV = "STACKFOX_STATE_DIR"
 #: stackfox's file backend when the user chose no backend, relative to the project directory.
@@ -108,6 +106,8 @@ def credentials_file(environ: Mapping[str, str]) -> Path:
 
 
 def _project_backend_url(project: Path) -> str | None:
+    import yaml  # only here: `stackfox pulumi --state-dir` reads no Pulumi.yaml
+
     try:
         settings = yaml.safe_load(project.read_text())
     except (OSError, yaml.YAMLError):

@@ -7,16 +7,18 @@ import importlib
 import importlib.util
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from stackfox_provider.engine import LocalEngine, add_project_arguments
-from stackfox_provider.review.cli import register as register_review_commands
 from stackfox_provider.toolchain import ToolchainError, find_toolchain, install_toolchain
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv and not argv[0].startswith("-") else None  # the only top-level option is --help
+    parser = _parser(only=command)
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
         parser.print_help(sys.stderr)
@@ -29,7 +31,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``stackfox`` parser. Given ``only``, the command about to run, the commands that need more than the
+    standard library to describe (pydantic, the review package, the sandbox) are registered by name alone, so
+    that ``stackfox pulumi`` loads none of them before it runs ``pulumi``."""
     parser = argparse.ArgumentParser(prog="stackfox", description="Incident-response configuration as code.")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -55,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     pulumi.add_argument("pulumi_args", nargs=argparse.REMAINDER, metavar="ARGS", help="arguments for pulumi")
     pulumi.set_defaults(handler=_pulumi)
 
+    for names, register in _LOADED_ON_DEMAND:
+        if only is None or only in names:
+            register(commands)
+        else:
+            for name in names:
+                commands.add_parser(name)
+    return parser
+
+
+def _register_use_sandbox(commands: Any) -> None:
     use_sandbox = commands.add_parser(
         "use-sandbox",
         help="point a stack's stackfox:* config at a running local sandbox",
@@ -67,8 +82,15 @@ def _parser() -> argparse.ArgumentParser:
     use_sandbox.add_argument("--sandbox-dir", type=Path, default=DEFAULT_STATE_DIR, help="the sandbox's state")
     use_sandbox.add_argument("--stack", default="dev", help="the stack to configure (default: dev)")
     use_sandbox.set_defaults(handler=_use_sandbox)
-    register_review_commands(commands)  # stackfox drift, stackfox plan
 
+
+def _register_review(commands: Any) -> None:
+    from stackfox_provider.review.cli import register
+
+    register(commands)  # stackfox drift, stackfox plan
+
+
+def _register_sandbox(commands: Any) -> None:
     # An optional extra: the provider never depends on the web framework, so check that it is installed.
     if all(importlib.util.find_spec(module) for module in SANDBOX_EXTRA_MODULES):
         importlib.import_module("stackfox_sandbox.cli").register(commands)
@@ -76,7 +98,14 @@ def _parser() -> argparse.ArgumentParser:
         missing = commands.add_parser("sandbox", help="the local sandbox (install stackfox-provider[sandbox])")
         missing.add_argument("arguments", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
         missing.set_defaults(handler=_sandbox_missing)
-    return parser
+
+
+#: The commands ``_parser`` describes only when they may run, each group with the function that registers it.
+_LOADED_ON_DEMAND: tuple[tuple[tuple[str, ...], Callable[[Any], None]], ...] = (
+    (("use-sandbox",), _register_use_sandbox),
+    (("drift", "plan"), _register_review),
+    (("sandbox",), _register_sandbox),
+)
 
 
 def _toolchain_install(args: argparse.Namespace) -> int:

@@ -14,12 +14,11 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from stackfox_provider import process
-from stackfox_provider.clients.http import Credential
 from stackfox_provider.clients.ratelimit import RateLimits
 from stackfox_provider.clients.stackflow.auth import (
     AuthFlow,
@@ -33,6 +32,9 @@ from stackfox_provider.clients.stackflow.auth import (
     region_of_pool,
 )
 from stackfox_provider.errors import SettingsError
+
+if TYPE_CHECKING:  # the HTTP layer (httpx) loads with the first client, not with the settings
+    from stackfox_provider.clients.http import Credential
 
 __all__ = ["SETTINGS", "Setting", "SettingsError", "StackFlowAuthSettings", "StackFlowSettingsError"]
 

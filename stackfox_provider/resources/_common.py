@@ -16,6 +16,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from stackfox_provider import settings
 from stackfox_provider.normalize import integral, same
+from stackfox_provider.urls import mask_url
 
 PROVIDER_KEY = "__provider"
 #: Longest URL stackfox accepts anywhere (what browsers and most proxies handle).
@@ -103,18 +104,6 @@ def _valid_host(host: str) -> bool:
     if len(host) > 253 or not host.isascii():
         return False
     return all(_HOST_LABEL.match(label) for label in host.rstrip(".").split("."))
-
-
-def mask_url(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@`` (a lone user name may be a token too)."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    authority, slash, tail = rest.partition("/")
-    _, at, host = authority.rpartition("@")
-    if not at:
-        return url
-    return f"{scheme}://***@{host}{slash}{tail}"
 
 
 def check_url(url: str, *, http: str = "loopback", example: str = "https://hooks.example.com/path") -> str:

@@ -5,21 +5,13 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
 import pulumi
 import pydantic
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from stackfox_provider import settings
-from stackfox_provider.clients.http import AmbiguousWriteError
-from stackfox_provider.clients.stackflow import (
-    Category,
-    ConflictError,
-    PreconditionFailed,
-    StackFlowClient,
-    stackflow_client_for,
-)
 from stackfox_provider.clients.stackflow.auth import StackFlowAuthError
 from stackfox_provider.errors import RefusedError, SettingsError
 from stackfox_provider.normalize import same
@@ -35,6 +27,11 @@ from stackfox_provider.resources._common import (
     nonblank,
     validate,
 )
+
+# The client (with httpx and its models) loads in the operations that call StackFlow: a program that only
+# declares categories, and a provider process that only checks them, never import it.
+if TYPE_CHECKING:
+    from stackfox_provider.clients.stackflow import Category, StackFlowClient
 
 NAME_PATTERN = r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$"
 #: Fields written to StackFlow; everything else is stackfox's own setting.
@@ -309,6 +306,9 @@ class IncidentCategoryProvider(StackfoxProvider[IncidentCategoryInputs]):
         return True
 
     def _create(self, client: StackFlowClient, inputs: IncidentCategoryInputs) -> Category:
+        from stackfox_provider.clients.http import AmbiguousWriteError
+        from stackfox_provider.clients.stackflow import ConflictError
+
         fields = {"name": inputs.name, **{k: v for k, v in desired_fields(inputs).items() if v is not None}}
         try:
             category, _ = client.create_category(fields)
@@ -349,6 +349,9 @@ class IncidentCategoryProvider(StackfoxProvider[IncidentCategoryInputs]):
         On 412 it re-reads: when someone else changed only fields this update does not touch, it
         applies on top of their version; otherwise it stops and names the fields they changed.
         """
+        from stackfox_provider.clients.http import AmbiguousWriteError
+        from stackfox_provider.clients.stackflow import PreconditionFailed
+
         unsettled: AmbiguousWriteError | None = None
         for _ in range(UPDATE_ATTEMPTS):
             found = client.get_category(id_)
@@ -391,6 +394,8 @@ class IncidentCategoryProvider(StackfoxProvider[IncidentCategoryInputs]):
 
     def _client(self, connection: StackFlowConnection | None) -> StackFlowClient:
         """A client of the StackFlow the stack's settings name, with what ``connection`` sets in their place."""
+        from stackfox_provider.clients.stackflow import stackflow_client_for
+
         auth = settings.StackFlowAuthSettings.current()
         overrides = {key: value for key, value in dict(connection or {}).items() if value}
         if overrides:

@@ -89,3 +89,13 @@ def test_use_sandbox_sets_the_sandbox_s_settings_with_secrets_as_secrets(
     assert flags == {key: "--secret" if secret else "--plaintext" for key, (_, secret) in STACK_CONFIG.items()}
     assert "stackfox:stackflowPassword=<password>" in calls[1]
     assert capsys.readouterr().err == "stackfox: stack state in file:///theirs (`pulumi login`)\n", "says where"
+
+
+def test_help_describes_every_command_though_a_run_loads_only_its_own(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    described = capsys.readouterr().out
+
+    listed = [line.split()[0] for line in described.splitlines() if line.startswith("    ") and line[4] != " "]
+    assert listed == ["toolchain", "pulumi", "use-sandbox", "drift", "plan", "sandbox"]
+    assert "report what differs" in described, "each with its help"

@@ -32,11 +32,14 @@ log = logging.getLogger("stackfox.incidentfox")
 
 ResultT = TypeVar("ResultT")
 
-#: The shortest wait for other parts once a batch is open: the engine's concurrent calls reach the
-#: provider a few milliseconds apart.
-GATHER_SECONDS = 0.05
+#: The engine calls a dynamic provider at most this many times at once (the Python SDK's provider server has
+#: four workers): a batch holding that many parts, with nobody else planning, has all it can get.
+ENGINE_CALLS_AT_ONCE = 4
+#: How long an open batch waits for more parts otherwise: the engine's next calls reach the provider tens of
+#: milliseconds apart, more on a busy machine.
+GATHER_SECONDS = 0.25
 #: The longest a batch waits for operations that are still planning before it leaves anyway.
-MAX_GATHER_SECONDS = 0.5
+MAX_GATHER_SECONDS = 1.0
 #: Parts in one request at most (keeps the body, and what one refusal holds up, small).
 MAX_PARTS = 25
 
@@ -82,12 +85,14 @@ class WriteBatcher(Generic[ResultT]):
         gather_seconds: float = GATHER_SECONDS,
         max_gather_seconds: float = MAX_GATHER_SECONDS,
         max_parts: int = MAX_PARTS,
+        enough_parts: int = ENGINE_CALLS_AT_ONCE,
     ) -> None:
         self._send = send
         self._divisible = divisible
         self.gather_seconds = gather_seconds
         self.max_gather_seconds = max(max_gather_seconds, gather_seconds)
         self.max_parts = max_parts
+        self.enough_parts = enough_parts
         self._changed = threading.Condition()
         self._batches: list[Batch[ResultT]] = []  # not yet done, in submission order
         self._next_seq = 0
@@ -186,7 +191,8 @@ class WriteBatcher(Generic[ResultT]):
             while not batch.taken:
                 age = time.monotonic() - batch.opened_at
                 full = len(batch.parts) >= self.max_parts or not batch.joinable
-                settled = age >= self.gather_seconds and self._planning == 0
+                idle = self._planning == 0
+                settled = idle and (age >= self.gather_seconds or len(batch.parts) >= self.enough_parts)
                 if full or settled or age >= self.max_gather_seconds:
                     batch.taken = True
                     batch.joinable = False

@@ -26,13 +26,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
-
 from stackfox_provider import process
 from stackfox_provider.errors import SettingsError, StackfoxError
 from stackfox_provider.process import Registry
 
-if TYPE_CHECKING:  # the stubs are a dev dependency; boto3 itself is imported on first use
+if TYPE_CHECKING:  # the stubs are a dev dependency; boto3 and httpx themselves are imported on first use
+    import httpx
     from botocore.exceptions import ClientError
     from mypy_boto3_cognito_idp.client import CognitoIdentityProviderClient
     from mypy_boto3_cognito_idp.literals import AuthFlowTypeType
@@ -528,6 +527,8 @@ class ClientCredentialsAuth(_CachedCredential):
         return _repr(type(self).__name__, public, {"client_secret": self._client_secret})
 
     def _obtain(self, stale: _Tokens | None) -> _Tokens:
+        import httpx  # settings.py imports this module: a process that never asks for a token never loads httpx
+
         form = {"grant_type": "client_credentials", **({"scope": self.scope} if self.scope else {})}
         # httpx retries connection failures (never-sent requests) at the transport level.
         transport = self._transport or httpx.HTTPTransport(retries=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -184,3 +185,15 @@ def test_planning_sees_the_team_as_it_will_be_once_pending_writes_land() -> None
 
     assert merge_all(team, pending) == {"webhooks": {"old": "u", "new": "v"}, "agents": None}
     assert team == {"webhooks": {"old": "u"}, "agents": {"planner": {"max_turns": 3}}}, "the snapshot is not changed"
+
+
+def test_a_batch_with_as_many_parts_as_the_engine_calls_at_once_leaves_without_waiting_out_its_window() -> None:
+    send = Recorder()
+    writes = batcher(send, gather_seconds=30, max_gather_seconds=30)
+    started = time.monotonic()
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: plan_and_write(writes, {"webhooks": {f"e{i}": f"u{i}"}}, f"hook {i}"), range(4)))
+
+    assert len(send.sent) == 1
+    assert time.monotonic() - started < 10, "four parts are all the engine can send at once"
