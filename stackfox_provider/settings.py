@@ -211,7 +211,7 @@ _STACKFLOW_KEYS = {spec.stackflow_auth: spec.key for spec in SETTINGS if spec.st
 class StackFlowAuthSettings(BaseModel):
     """How stackfox reaches and authenticates to StackFlow; which fields are set selects the auth mode."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     url: str | None = None
     token: SecretStr | None = None

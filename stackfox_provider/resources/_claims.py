@@ -20,15 +20,19 @@ class Claims:
 
     def __init__(self) -> None:
         self._owners: dict[Hashable, str] = {}
+        self._claimed_by: dict[str, list[Hashable]] = {}  # so that a claim never scans every owner's things
         self._lock = threading.Lock()
 
     def claim(self, owner: str, things: Iterable[Hashable]) -> dict[Hashable, str]:
         """Claim ``things`` for ``owner`` (replacing its earlier claims); returns those another owner holds."""
         wanted = list(things)
         with self._lock:
-            self._owners = {thing: holder for thing, holder in self._owners.items() if holder != owner}
+            for thing in self._claimed_by.pop(owner, []):
+                del self._owners[thing]
             taken = {thing: self._owners[thing] for thing in wanted if thing in self._owners}
-            self._owners.update({thing: owner for thing in wanted if thing not in taken})
+            mine = [thing for thing in dict.fromkeys(wanted) if thing not in taken]
+            self._owners.update(dict.fromkeys(mine, owner))
+            self._claimed_by[owner] = mine
         return taken
 
     def owner(self, thing: Hashable) -> str | None:
@@ -38,6 +42,7 @@ class Claims:
     def clear(self) -> None:
         with self._lock:
             self._owners.clear()
+            self._claimed_by.clear()
 
 
 #: The claims of this provider process (one engine run).

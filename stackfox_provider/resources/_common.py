@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
 from urllib.parse import urlsplit
@@ -14,8 +15,9 @@ import pydantic
 from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, Resource, ResourceProvider
 from pulumi.runtime.rpc import UNKNOWN
 
-from stackfox_provider import settings
+from stackfox_provider import process, settings
 from stackfox_provider.normalize import integral, same
+from stackfox_provider.resources import _warm_up
 from stackfox_provider.urls import mask_url
 
 PROVIDER_KEY = "__provider"
@@ -30,7 +32,7 @@ SECRET_KEYS = frozenset({"token", "env", "headers", "password"})
 class StrictModel(pydantic.BaseModel):
     """Inputs model: unknown properties are errors, and values are never coerced ("yes" is not a bool)."""
 
-    model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+    model_config = pydantic.ConfigDict(extra="forbid", populate_by_name=True, strict=True, defer_build=True)
 
 
 class Invalid(ValueError):
@@ -418,6 +420,20 @@ class StackfoxProvider(ResourceProvider, Generic[InputsT]):
 
     def configure(self, req: ConfigureRequest) -> None:
         settings.load_stack_config(req.config)
+        _warm_up.start()
+
+    def verify_once(self, connection: pydantic.BaseModel | None, verify: Callable[[], None]) -> None:
+        """``verify`` the credentials of ``connection`` (the stack's settings when None) in the first ``diff`` of
+        the process that uses them; the later diffs return at once, without making a client from the settings
+        (the engine runs diffs one at a time, so every diff's cost adds to a run's)."""
+        used = connection.model_dump_json() if connection is not None else "stack settings"
+        key = (self.service, hashlib.sha256(used.encode()).hexdigest())  # a connection may hold a token
+
+        def verified() -> bool:
+            verify()
+            return True
+
+        _verified.get(key, verified)
 
     def inputs_of(self, props: Mapping[str, Any]) -> InputsT:
         """The resource's inputs in ``props`` (inputs ``check()`` returned, or outputs recorded in state).
@@ -459,6 +475,10 @@ class StackfoxProvider(ResourceProvider, Generic[InputsT]):
         is null); a value still unknown in preview differs from every known one."""
         before, after = self.props_of(old), self.props_of(new)
         return [name for name in self.inputs_model.model_fields if not same(before.get(name), after.get(name))]
+
+
+#: The connections whose credentials a diff verified (``StackfoxProvider.verify_once``).
+_verified: process.Registry[tuple[str, str], bool] = process.registry("verified credentials")
 
 
 class StackfoxResource(Resource):

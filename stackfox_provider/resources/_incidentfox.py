@@ -19,16 +19,13 @@ import sys
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypedDict, TypeVar
 
 import pulumi
 import pydantic
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, UpdateResult
 
 from stackfox_provider import settings
-from stackfox_provider.clients.http import ApiError
-from stackfox_provider.clients.incidentfox import IncidentFoxClient, incidentfox_client_for
-from stackfox_provider.clients.incidentfox.client import TeamMismatchError
 from stackfox_provider.clients.incidentfox.managers import Manager, manager_of, record_path
 from stackfox_provider.clients.incidentfox.reset import (
     has_path,
@@ -49,6 +46,9 @@ from stackfox_provider.resources._common import (
     nonblank,
     validate,
 )
+
+if TYPE_CHECKING:  # the client (and httpx) load on a provider's first call: a program never needs them
+    from stackfox_provider.clients.incidentfox import IncidentFoxClient
 
 OnDelete = Literal["restore", "clear", "retain"]
 #: Statuses with which IncidentFox refuses a write it will not apply (validation, locked fields).
@@ -528,6 +528,9 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
         """
         if is_unknown(connection) or not settings.check_credentials():
             return
+        self.verify_once(connection, lambda: self._verify_token_now(connection))
+
+    def _verify_token_now(self, connection: Connection | None) -> None:
         try:
             client = self._client(connection)
         except settings.SettingsError:
@@ -632,6 +635,8 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
 
     def _null_parents(self, client: IncidentFoxClient, inputs: FoxInputsT, parents: list[KeyPath]) -> list[KeyPath]:
         """Null each parent the reset rebuilds; the ones the service refuses to null are left out."""
+        from stackfox_provider.clients.http import ApiError
+
         if not parents:
             return []
         try:  # each null must land before its object is written back: these writes leave now
@@ -657,6 +662,8 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
     def _same_team(self, client: IncidentFoxClient, expected: str | None) -> None:
         """A new token may belong to another team at the same URL (``expected``, the one the state records):
         never read, write or move it silently."""
+        from stackfox_provider.clients.incidentfox.client import TeamMismatchError
+
         team_id = client.team_id()
         if expected and expected != "team" and team_id and team_id != expected:
             raise TeamMismatchError(
@@ -697,6 +704,8 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
 
     def _client(self, connection: Connection | None) -> IncidentFoxClient:
         """A client of the team ``connection`` names, else of the stack's settings."""
+        from stackfox_provider.clients.incidentfox import incidentfox_client_for
+
         limits = settings.rate_limits("incidentfox")
         if connection is not None:
             url, token = connection.url, connection.token

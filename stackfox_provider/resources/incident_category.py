@@ -214,6 +214,9 @@ class IncidentCategoryProvider(StackfoxProvider[IncidentCategoryInputs]):
         """
         if is_unknown(connection) or not settings.check_credentials():
             return
+        self.verify_once(connection, lambda: self._verify_credentials_now(connection))
+
+    def _verify_credentials_now(self, connection: StackFlowConnection | None) -> None:
         try:
             client = self._client(connection)
         except SettingsError:

@@ -28,6 +28,11 @@ NEVER_FOR_RESOURCES = {"boto3", "botocore", "stackfox_provider.review", "stackfo
 NEVER_FOR_THE_WRAPPER = NEVER_FOR_RESOURCES | {
     "pulumi", "pulumi.automation", "pydantic", "httpx", "stackfox_provider.resources", "stackfox_provider.settings",
 }  # fmt: skip
+#: What a program does without: the clients (and httpx) load in the provider process, on its first API call.
+NEVER_FOR_PROGRAMS = {
+    "httpx", "stackfox_provider.clients.http", "stackfox_provider.clients.incidentfox.client",
+    "stackfox_provider.clients.stackflow.client",
+}  # fmt: skip
 PROVIDER_MODULES = {resource.provider_class.__module__ for resource in RESOURCES}
 
 
@@ -41,18 +46,11 @@ def modules_after(code: str, *, stdin: str = "", env: dict[str, str] | None = No
     return set(json.loads(done.stdout.splitlines()[-1]))
 
 
-def test_a_program_declaring_every_resource_loads_no_aws_review_or_sandbox_code() -> None:
+def test_a_program_declaring_every_resource_loads_no_http_aws_review_or_sandbox_code() -> None:
     loaded = modules_after("import pulumi, stackfox_provider.incidentfox, stackfox_provider.stackflow")
 
-    assert loaded & NEVER_FOR_RESOURCES == set()
-    assert loaded >= PROVIDER_MODULES
-
-
-def test_a_program_declaring_only_categories_loads_no_http_client() -> None:
-    loaded = modules_after("import pulumi, stackfox_provider.stackflow")
-
-    assert loaded & (NEVER_FOR_RESOURCES | {"httpx", "stackfox_provider.clients.stackflow.client"}) == set()
-    assert loaded >= {"stackfox_provider.resources.incident_category", "stackfox_provider.settings"}
+    assert loaded & (NEVER_FOR_RESOURCES | NEVER_FOR_PROGRAMS) == set()
+    assert loaded >= PROVIDER_MODULES | {"stackfox_provider.settings", "pydantic"}
 
 
 UNPICKLE = """\
@@ -84,6 +82,54 @@ def test_a_provider_process_that_only_checks_categories_loads_no_http_client() -
 
     assert loaded & (NEVER_FOR_RESOURCES | {"httpx", "stackfox_provider.clients.stackflow.client"}) == set()
     assert "stackfox_provider.resources.incident_category" in loaded
+
+
+CONFIGURE = f"""\
+{UNPICKLE}
+import socket, threading
+from pulumi.dynamic import Config, ConfigureRequest
+
+connections = []
+socket.socket.connect = lambda self, address: connections.append(address)  # the warm-up must not call out
+providers[0].configure(ConfigureRequest(Config(raw_config={{}}, project_name="ops")))
+for thread in threading.enumerate():
+    if thread.name == "stackfox-warm-up":
+        thread.join(30)
+assert connections == [], connections
+"""
+COGNITO_LOGIN = {
+    "STACKFLOW_URL": "https://flow.example.com/prod/api", "STACKFLOW_USERNAME": "svc", "STACKFLOW_PASSWORD": "pw",
+    "STACKFLOW_CLIENT_ID": "client", "STACKFLOW_REGION": "eu-west-1",
+}  # fmt: skip
+COGNITO_ADMIN_LOGIN = {
+    **COGNITO_LOGIN, "STACKFLOW_AUTH_FLOW": "admin_user_password", "STACKFLOW_USER_POOL_ID": "eu-west-1_pool",
+}  # fmt: skip
+IF_CLIENT, SF_CLIENT = "stackfox_provider.clients.incidentfox.client", "stackfox_provider.clients.stackflow.client"
+CLIENTS = {"httpx", IF_CLIENT, SF_CLIENT}
+AWS = {"boto3", "botocore"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "loaded_then", "never"),
+    [
+        ({}, set(), CLIENTS | AWS),
+        ({"INCIDENTFOX_URL": "https://api.example.com/api/v1"}, {"httpx", IF_CLIENT}, AWS | {SF_CLIENT}),
+        ({"STACKFLOW_URL": "https://flow.example.com/prod/api", "STACKFLOW_TOKEN": "t"}, {"httpx", SF_CLIENT}, AWS),
+        (COGNITO_LOGIN, {SF_CLIENT, "botocore"}, set()),
+        (COGNITO_ADMIN_LOGIN, {SF_CLIENT, "boto3"}, set()),  # its client is made at login: it looks up AWS keys
+    ],
+    ids=["no-settings", "incidentfox", "stackflow-token", "cognito-login", "cognito-admin-login"],
+)
+def test_configure_loads_in_the_background_only_the_clients_the_settings_name_and_calls_nothing(
+    settings: dict[str, str], loaded_then: set[str], never: set[str]
+) -> None:
+    unset = [name for name in os.environ if name.startswith(("INCIDENTFOX_", "STACKFLOW_", "COGNITO_"))]
+    env = {**{k: v for k, v in os.environ.items() if k not in unset}, **settings}
+
+    loaded = modules_after(CONFIGURE, stdin=pickled("Webhook"), env=env)
+
+    assert loaded >= loaded_then
+    assert loaded & (NEVER_FOR_RESOURCES - AWS | never) == set()
 
 
 @pytest.fixture

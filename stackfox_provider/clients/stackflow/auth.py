@@ -402,6 +402,10 @@ class CognitoUserPasswordAuth(_CachedCredential):
     ) -> Mapping[str, Any]:
         return client.initiate_auth(ClientId=self.client_id, AuthFlow=flow, AuthParameters=parameters)
 
+    def prepare(self) -> None:
+        """Make the ``cognito-idp`` client (loading boto3) ahead of the first login; no call is made."""
+        self._boto_client()
+
     def _boto_client(self) -> CognitoIdentityProviderClient:
         return _cognito_client(self.region, self.endpoint_url, signed=False)
 
@@ -476,6 +480,10 @@ class CognitoAdminUserPasswordAuth(CognitoUserPasswordAuth):
         return client.admin_initiate_auth(
             UserPoolId=self.user_pool_id, ClientId=self.client_id, AuthFlow=flow, AuthParameters=parameters
         )
+
+    def prepare(self) -> None:
+        """Load boto3 ahead of the first login; the signed client is made then, as it looks up AWS credentials."""
+        import boto3  # noqa: F401
 
     def _boto_client(self) -> CognitoIdentityProviderClient:
         return _cognito_client(self.region, self.endpoint_url, signed=True)

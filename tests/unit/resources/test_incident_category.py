@@ -276,3 +276,21 @@ def test_an_up_of_n_categories_lists_them_at_most_once_per_hundred(flow: FakeSta
     assert all(result.outs is not None and result.outs["label"] == "Changed" for result in updated)
     assert [result.id for result in read] == [made.id if made.id in flow.categories else None for made in created]
     assert all(result.outs == {} or result.outs["label"] == "Changed" for result in read), "read from the snapshot"
+
+
+def test_the_diffs_of_a_run_verify_the_credential_once_and_make_no_client_after_that(
+    flow: FakeStackFlow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[object] = []
+    make_client = IncidentCategoryProvider._client
+    monkeypatch.setattr(
+        IncidentCategoryProvider, "_client", lambda self, conn: made.append(conn) or make_client(self, conn)
+    )
+    declared = [inputs(name=f"cat-{number}", label=f"Cat {number}") for number in range(200)]
+
+    # One provider object per resource, as the engine unpickles them.
+    results = [IncidentCategoryProvider(f"c{n}").diff(f"CAT{n}", props, props) for n, props in enumerate(declared)]
+
+    assert [result.changes for result in results] == [False] * 200
+    assert flow.calls == [("GET", "/prod/api/categories")], "one call verified the credential"
+    assert made == [None], "the later diffs make no client from the settings"
