@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from types import UnionType
 from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
 from urllib.parse import urlsplit
@@ -422,18 +422,30 @@ class StackfoxProvider(ResourceProvider, Generic[InputsT]):
         settings.load_stack_config(req.config)
         _warm_up.start()
 
-    def verify_once(self, connection: pydantic.BaseModel | None, verify: Callable[[], None]) -> None:
-        """``verify`` the credentials of ``connection`` (the stack's settings when None) in the first ``diff`` of
-        the process that uses them; the later diffs return at once, without making a client from the settings
-        (the engine runs diffs one at a time, so every diff's cost adds to a run's)."""
+    def verify_credentials(self, connection: Any) -> None:
+        """Stop a run at once if the service rejects the credentials of ``connection`` (the stack's settings when
+        None; a connection still unknown in preview is checked when known).
+
+        ``diff`` calls this: it comes after ``check`` (bad input costs no call) and runs on every ``up`` and
+        preview, so without it a run that writes nothing would pass with wrong credentials, and Pulumi would
+        record them with the provider, for a later ``refresh`` or ``destroy`` to fail on. Only the first diff of
+        each connection in the process asks the service; the later ones return at once, without making a client
+        from the settings (the engine runs diffs one at a time, so each one's cost adds to the run's).
+        """
+        if is_unknown(connection) or not settings.check_credentials():
+            return
         used = connection.model_dump_json() if connection is not None else "stack settings"
         key = (self.service, hashlib.sha256(used.encode()).hexdigest())  # a connection may hold a token
 
         def verified() -> bool:
-            verify()
+            self._verify_credentials_now(connection)
             return True
 
         _verified.get(key, verified)
+
+    def _verify_credentials_now(self, connection: Any) -> None:
+        """Ask the service whether it takes the credentials of ``connection`` (see ``verify_credentials``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot verify its credentials")
 
     def inputs_of(self, props: Mapping[str, Any]) -> InputsT:
         """The resource's inputs in ``props`` (inputs ``check()`` returned, or outputs recorded in state).
@@ -477,7 +489,7 @@ class StackfoxProvider(ResourceProvider, Generic[InputsT]):
         return [name for name in self.inputs_model.model_fields if not same(before.get(name), after.get(name))]
 
 
-#: The connections whose credentials a diff verified (``StackfoxProvider.verify_once``).
+#: The connections whose credentials a diff verified (``StackfoxProvider.verify_credentials``).
 _verified: process.Registry[tuple[str, str], bool] = process.registry("verified credentials")
 
 

@@ -291,7 +291,7 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         old, new = self.inputs_of(olds), self.inputs_of(news)
-        self._verify_token(new.connection)
+        self.verify_credentials(new.connection)
         changed = self.changed_inputs(old, new)
         replaces = [key for key in self.identity_properties if key in changed]
         if _connection_url(old) != _connection_url(new):
@@ -519,18 +519,7 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
                 )
         return kept
 
-    def _verify_token(self, connection: Connection | None) -> None:
-        """Stop a run at once (once per token) if IncidentFox rejects the token the resource uses.
-
-        ``diff`` comes after ``check`` (bad input costs no call) and runs on every ``up`` and preview:
-        without this, a run that writes nothing would pass with a wrong token, and Pulumi would record
-        it with the provider, for a later ``refresh`` or ``destroy`` to fail on.
-        """
-        if is_unknown(connection) or not settings.check_credentials():
-            return
-        self.verify_once(connection, lambda: self._verify_token_now(connection))
-
-    def _verify_token_now(self, connection: Connection | None) -> None:
+    def _verify_credentials_now(self, connection: Connection | None) -> None:
         try:
             client = self._client(connection)
         except settings.SettingsError:

@@ -205,17 +205,6 @@ class IncidentCategoryProvider(StackfoxProvider[IncidentCategoryInputs]):
     computed_outputs = SERVER_FIELDS
     replace_inputs = ("name", "connection")  # connection: when its URL changes
 
-    def _verify_credentials(self, connection: StackFlowConnection | None) -> None:
-        """Stop a run at once (once per credential) if Cognito or StackFlow rejects what the category uses.
-
-        ``diff`` comes after ``check`` (bad input costs no call) and runs on every ``up`` and preview:
-        without this, a run that writes nothing would pass with wrong credentials, and Pulumi would
-        record them with the provider, for a later ``refresh`` or ``destroy`` to fail on.
-        """
-        if is_unknown(connection) or not settings.check_credentials():
-            return
-        self.verify_once(connection, lambda: self._verify_credentials_now(connection))
-
     def _verify_credentials_now(self, connection: StackFlowConnection | None) -> None:
         try:
             client = self._client(connection)
@@ -246,7 +235,7 @@ class IncidentCategoryProvider(StackfoxProvider[IncidentCategoryInputs]):
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         old, new = self.inputs_of(olds), self.inputs_of(news)
-        self._verify_credentials(new.connection)
+        self.verify_credentials(new.connection)
         changed = self.changed_inputs(old, new)
         replaces = ["name"] if "name" in changed else []
         if _url(old) != _url(new):
