@@ -507,15 +507,30 @@ class StackfoxResource(Resource):
     def _register(
         self, resource_name: str, arguments: Mapping[str, Any], opts: pulumi.ResourceOptions | None
     ) -> None:
-        """Register the resource: its inputs are the ``arguments`` (the constructor's, by name) that are fields
-        of the inputs model, secret inputs wrapped as secrets; its computed outputs are declared here too."""
+        """Register the resource: its inputs are the ``arguments`` (the constructor's, by name) that are set and
+        are fields of the inputs model, secret inputs wrapped as secrets; its declared outputs (the class's
+        ``pulumi.Output`` attributes) are registered too, so each becomes an attribute.
+
+        Unset inputs are not registered: the engine carries every registered property through every call, and a
+        stack of hundreds of resources pays for each one in every preview (docs/performance.md).
+        """
         provider = self.provider_class(resource_name)
         secrets = provider.secret_inputs
-        props = {
-            name: pulumi.Output.secret(value) if name in secrets and value is not None else value
-            for name in provider.inputs_model.model_fields
-            for value in [arguments.get(name)]
-        }
-        props.update(dict.fromkeys(provider.computed_outputs))  # None: an output the provider computes
+        props: dict[str, Any] = dict.fromkeys(self._declared_outputs())  # None: a value the engine fills in
+        for name in provider.inputs_model.model_fields:
+            value = arguments.get(name)
+            if value is not None:
+                props[name] = pulumi.Output.secret(value) if name in secrets else value
         kept = pulumi.ResourceOptions(additional_secret_outputs=[*secrets, *provider.secret_outputs])
         super().__init__(provider, resource_name, props, pulumi.ResourceOptions.merge(opts, kept))
+
+    @classmethod
+    def _declared_outputs(cls) -> tuple[str, ...]:
+        """The names of the ``pulumi.Output`` attributes the class and its stackfox bases declare."""
+        return tuple(
+            name
+            for owner in cls.__mro__
+            if issubclass(owner, StackfoxResource) and owner is not StackfoxResource
+            for name, annotation in vars(owner).get("__annotations__", {}).items()
+            if "Output[" in str(annotation)
+        )

@@ -2,7 +2,7 @@
 
 The engine calls ``check`` and ``diff`` for one resource at a time, and the first ``diff`` of each service
 verifies its credentials: on its own that diff would also import httpx (~0.15 s), load the CA bundle (~0.04 s)
-and, for a Cognito login, import boto3 and build a ``cognito-idp`` client (~0.25 s), while the whole run waits.
+and, for the admin Cognito login, import boto3 (~0.15 s), while the whole run waits.
 The provider process is idle for much of a run (waiting for the program and the engine), so that loading starts
 at its first ``configure()``, on a daemon thread, for the services the stack's settings name. Nothing goes over
 the network: a wrong setting is still reported by the call that needs it.

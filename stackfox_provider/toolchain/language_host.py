@@ -560,8 +560,40 @@ class PythonLanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         return run_response(completed.returncode)
 
 
-def serve(engine_address: str) -> None:
-    """Serve the host on a free loopback port and announce the port on stdout, as the engine expects."""
+#: How often the host asks whether the engine is still there, as upstream's hosts do (``rpcutil.Healthcheck``).
+ENGINE_HEALTH_INTERVAL_SECONDS = 300.0
+_HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+
+
+def watch_engine(engine_address: str, interval: float, on_gone: Callable[[], None]) -> threading.Event:
+    """Every ``interval`` seconds, ask the engine's gRPC health service whether it is alive; call ``on_gone`` once
+    when it does not answer (an engine killed with SIGKILL never interrupts its plugins). Returns the event that
+    stops the watch.
+
+    As upstream: UNIMPLEMENTED counts as alive (only a live engine can answer it), any other error as gone.
+    """
+    stopped = threading.Event()
+    channel = grpc.insecure_channel(engine_address)
+    # An empty HealthCheckRequest is zero bytes; the answer is not read, so no grpc-health package is needed.
+    check = channel.unary_unary(_HEALTH_CHECK, request_serializer=lambda _: b"", response_deserializer=lambda _: None)
+
+    def watch() -> None:
+        while not stopped.wait(interval):
+            try:
+                check(None, timeout=interval)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNIMPLEMENTED:
+                    on_gone()
+                    break
+        channel.close()
+
+    threading.Thread(target=watch, name="engine-health", daemon=True).start()
+    return stopped
+
+
+def serve(engine_address: str, health_interval: float = ENGINE_HEALTH_INTERVAL_SECONDS) -> None:
+    """Serve the host on a free loopback port and announce the port on stdout, as the engine expects; stop when
+    the engine interrupts the host or stops answering its health checks."""
     executor = Path(__file__).resolve().parent / EXECUTOR_NAME
     if not executor.exists():
         raise SystemExit(f"pulumi-language-python: missing executor {executor}")
@@ -569,11 +601,14 @@ def serve(engine_address: str) -> None:
     language_pb2_grpc.add_LanguageRuntimeServicer_to_server(PythonLanguageHost(engine_address, executor), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
+    watch = watch_engine(engine_address, health_interval, lambda: server.stop(grace=None))
     print(port, flush=True)
     try:
         server.wait_for_termination()
     except KeyboardInterrupt:  # the engine interrupts its plugins when it is done with them
         server.stop(grace=None)
+    finally:
+        watch.set()
 
 
 def main(argv: list[str]) -> int:

@@ -115,7 +115,7 @@ AWS = {"boto3", "botocore"}
         ({}, set(), CLIENTS | AWS),
         ({"INCIDENTFOX_URL": "https://api.example.com/api/v1"}, {"httpx", IF_CLIENT}, AWS | {SF_CLIENT}),
         ({"STACKFLOW_URL": "https://flow.example.com/prod/api", "STACKFLOW_TOKEN": "t"}, {"httpx", SF_CLIENT}, AWS),
-        (COGNITO_LOGIN, {SF_CLIENT, "botocore"}, set()),
+        (COGNITO_LOGIN, {"httpx", SF_CLIENT}, AWS),  # the default login is one httpx call
         (COGNITO_ADMIN_LOGIN, {SF_CLIENT, "boto3"}, set()),  # its client is made at login: it looks up AWS keys
     ],
     ids=["no-settings", "incidentfox", "stackflow-token", "cognito-login", "cognito-admin-login"],

@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import math
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -208,28 +209,40 @@ class _TokenCache:
 _CACHE = _TokenCache()
 process.on_reset(_CACHE.clear)
 
-_boto_clients: Registry[tuple[str, str | None, bool], CognitoIdentityProviderClient] = process.registry(
+_boto_clients: Registry[tuple[str, str | None], CognitoIdentityProviderClient] = process.registry(
     "cognito-idp clients"
 )
 
 
-def _cognito_client(region: str, endpoint_url: str | None, *, signed: bool) -> CognitoIdentityProviderClient:
-    """A process-wide ``cognito-idp`` client; unsigned ones need no AWS credentials (InitiateAuth is public)."""
+def _cognito_client(region: str, endpoint_url: str | None) -> CognitoIdentityProviderClient:
+    """A process-wide, signed ``cognito-idp`` client (for AdminInitiateAuth, which needs AWS credentials)."""
 
     def make() -> CognitoIdentityProviderClient:
-        # Imported on first use: a program that uses only IncidentFox never loads boto3 (0.15 s to import).
+        # Imported on first use: only the admin flow loads boto3 (~0.3 s to import and make a client).
         import boto3
-        import botocore
         from botocore.config import Config
 
         # boto3 clients are thread-safe but sessions are not: each client has its own session, made under the lock.
         config = Config(connect_timeout=5, read_timeout=20, retries={"mode": "standard", "total_max_attempts": 2})
-        if not signed:
-            config = config.merge(Config(signature_version=botocore.UNSIGNED))
         session = boto3.session.Session()
         return session.client("cognito-idp", region_name=region, endpoint_url=endpoint_url, config=config)
 
-    return _boto_clients.get((region, endpoint_url, signed), make)
+    return _boto_clients.get((region, endpoint_url), make)
+
+
+#: Cognito's public JSON API: ``InitiateAuth`` needs no AWS signature (browsers call it with the app client id).
+COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
+COGNITO_CONTENT_TYPE = "application/x-amz-json-1.1"
+#: As botocore's standard retry mode with ``total_max_attempts=2``: one more try after a throttle or a 5xx.
+COGNITO_ATTEMPTS = 2
+COGNITO_RETRIED_ERRORS = frozenset({"TooManyRequestsException", "ThrottlingException", "InternalErrorException"})
+
+
+def _aws_error(response: httpx.Response, body: Mapping[str, Any]) -> tuple[str, str]:
+    """The error code and message of an AWS JSON-protocol error answer (``__type`` may carry a namespace)."""
+    kind = str(body.get("__type") or response.headers.get("x-amzn-ErrorType", "").split(":", 1)[0])
+    code = kind.rsplit("#", 1)[-1] or f"HTTP {response.status_code}"
+    return code, str(body.get("message") or body.get("Message") or "")
 
 
 # --- token sources ---------------------------------------------------------------------------------------------
@@ -301,7 +314,13 @@ def _boto_error_code(error: ClientError) -> tuple[str, str]:
 
 
 class CognitoUserPasswordAuth(_CachedCredential):
-    """Cognito ``USER_PASSWORD_AUTH`` with an unsigned client (no AWS credentials); sends the ID token."""
+    """Cognito ``USER_PASSWORD_AUTH`` through Cognito's public JSON API, with httpx (no AWS credentials, no
+    boto3); sends the ID token.
+
+    ``InitiateAuth`` is unauthenticated, so it is one JSON ``POST`` to ``cognito-idp.<region>.amazonaws.com``
+    (or ``endpoint_url``), as Cognito's browser SDK sends it. Proxies and CA bundles are httpx's, as for the
+    StackFlow API itself (``HTTPS_PROXY``, ``SSL_CERT_FILE``).
+    """
 
     mode: AuthMode = "user_password"
     password_flow: AuthFlowTypeType = "USER_PASSWORD_AUTH"
@@ -316,6 +335,8 @@ class CognitoUserPasswordAuth(_CachedCredential):
         user_pool_id: str | None = None,
         client_secret: str | None = None,
         endpoint_url: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout_seconds: float = 20.0,
         clock: Callable[[], float] = time.time,
         names: SettingNames = SettingNames(),
     ) -> None:
@@ -331,6 +352,8 @@ class CognitoUserPasswordAuth(_CachedCredential):
         self.endpoint_url = endpoint_url
         self._password = password
         self._client_secret = client_secret
+        self._transport = transport
+        self._timeout = timeout_seconds
         identity = ("cognito", endpoint_url or "", resolved_region, user_pool_id or "", client_id, username)
         super().__init__(identity, clock, names)
 
@@ -373,7 +396,7 @@ class CognitoUserPasswordAuth(_CachedCredential):
         )
 
     def _authenticate(self, flow: AuthFlowTypeType, parameters: dict[str, str], refresh_token: str | None) -> _Tokens:
-        response = self._call_cognito(flow, parameters)
+        response = self._initiate(flow, parameters)
         if response.get("ChallengeName"):
             raise StackFlowAuthError(self._challenge_message(str(response["ChallengeName"])), code="Challenge")
         result = response.get("AuthenticationResult") or {}
@@ -384,30 +407,47 @@ class CognitoUserPasswordAuth(_CachedCredential):
             result["IdToken"], self._clock(), result.get("ExpiresIn"), result.get("RefreshToken") or refresh_token
         )
 
-    def _call_cognito(self, flow: AuthFlowTypeType, parameters: dict[str, str]) -> Mapping[str, Any]:
-        import botocore.exceptions  # loaded with the client (see _cognito_client)
+    def _initiate(self, flow: AuthFlowTypeType, parameters: dict[str, str]) -> Mapping[str, Any]:
+        """``InitiateAuth``: Cognito's answer, or a StackFlowAuthError saying what to fix."""
+        body = {"ClientId": self.client_id, "AuthFlow": flow, "AuthParameters": parameters}
+        return self._call_cognito_json("InitiateAuth", body)
 
-        try:
-            return self._initiate(self._boto_client(), flow, parameters)
-        except botocore.exceptions.ClientError as error:
-            code, message = _boto_error_code(error)
-            raise StackFlowAuthError(self._names.rejected(self._rejection_message(code, message)), code=code) from error
-        except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as error:  # incl. timeouts
-            raise StackFlowAuthError(self._unreachable_message(error), code="Unreachable") from error
-        except botocore.exceptions.NoCredentialsError as error:
-            raise StackFlowAuthError(self._no_credentials_message(), code="NoCredentials") from error
+    def _call_cognito_json(self, operation: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        import httpx  # settings.py imports this module: a process that never logs in never loads httpx
 
-    def _initiate(
-        self, client: CognitoIdentityProviderClient, flow: AuthFlowTypeType, parameters: dict[str, str]
-    ) -> Mapping[str, Any]:
-        return client.initiate_auth(ClientId=self.client_id, AuthFlow=flow, AuthParameters=parameters)
+        from stackfox_provider.clients.http import default_ssl_context
+
+        url = (self.endpoint_url or f"https://cognito-idp.{self.region}.amazonaws.com").rstrip("/") + "/"
+        headers = {"X-Amz-Target": COGNITO_TARGET_PREFIX + operation, "Content-Type": COGNITO_CONTENT_TYPE}
+        timeout = httpx.Timeout(self._timeout, connect=5.0)
+        # No transport of its own outside tests: httpx then honours HTTPS_PROXY / NO_PROXY, as the API clients do.
+        with httpx.Client(transport=self._transport, timeout=timeout, verify=default_ssl_context()) as client:
+            for attempt in range(1, COGNITO_ATTEMPTS + 1):
+                try:
+                    response = client.post(url, content=json.dumps(body).encode(), headers=headers)
+                except httpx.ConnectError as error:  # never sent: safe to try again
+                    if attempt < COGNITO_ATTEMPTS:
+                        continue
+                    raise StackFlowAuthError(self._unreachable_message(error), code="Unreachable") from error
+                except httpx.TransportError as error:  # incl. timeouts
+                    raise StackFlowAuthError(self._unreachable_message(error), code="Unreachable") from error
+                answer = _json_object(response)
+                if response.status_code < 400:
+                    return answer
+                code, message = _aws_error(response, answer)
+                transient = response.status_code >= 500 or response.status_code == 429
+                if attempt < COGNITO_ATTEMPTS and (transient or code in COGNITO_RETRIED_ERRORS):
+                    log.info("Cognito answered %s to %s; trying once more", code, operation)
+                    time.sleep(random.uniform(0.25, 1.0))
+                    continue
+                raise StackFlowAuthError(self._names.rejected(self._rejection_message(code, message)), code=code)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     def prepare(self) -> None:
-        """Make the ``cognito-idp`` client (loading boto3) ahead of the first login; no call is made."""
-        self._boto_client()
+        """Load httpx and the TLS context ahead of the first login; no call is made."""
+        from stackfox_provider.clients.http import default_ssl_context
 
-    def _boto_client(self) -> CognitoIdentityProviderClient:
-        return _cognito_client(self.region, self.endpoint_url, signed=False)
+        default_ssl_context()
 
     def _rejection_message(self, code: str, message: str) -> str:
         user = f"Cognito rejected the StackFlow user {self.username}"
@@ -459,9 +499,6 @@ class CognitoUserPasswordAuth(_CachedCredential):
             f"Check {self._names('cognito_endpoint')} and {self._names('region')}"
         )
 
-    def _no_credentials_message(self) -> str:
-        return "no AWS credentials found for the Cognito login"
-
 
 class CognitoAdminUserPasswordAuth(CognitoUserPasswordAuth):
     """Cognito ``ADMIN_USER_PASSWORD_AUTH`` for a service user; signs with AWS credentials from boto3's chain."""
@@ -473,20 +510,26 @@ class CognitoAdminUserPasswordAuth(CognitoUserPasswordAuth):
         """As :class:`CognitoUserPasswordAuth`, with the user pool required (AdminInitiateAuth names it)."""
         super().__init__(user_pool_id=user_pool_id, **options)
 
-    def _initiate(
-        self, client: CognitoIdentityProviderClient, flow: AuthFlowTypeType, parameters: dict[str, str]
-    ) -> Mapping[str, Any]:
+    def _initiate(self, flow: AuthFlowTypeType, parameters: dict[str, str]) -> Mapping[str, Any]:
+        """``AdminInitiateAuth``, signed by boto3 with AWS credentials from its usual chain."""
+        import botocore.exceptions  # loaded with the client (see _cognito_client)
+
         assert self.user_pool_id is not None  # required by __init__
-        return client.admin_initiate_auth(
-            UserPoolId=self.user_pool_id, ClientId=self.client_id, AuthFlow=flow, AuthParameters=parameters
-        )
+        try:
+            return _cognito_client(self.region, self.endpoint_url).admin_initiate_auth(
+                UserPoolId=self.user_pool_id, ClientId=self.client_id, AuthFlow=flow, AuthParameters=parameters
+            )
+        except botocore.exceptions.ClientError as error:
+            code, message = _boto_error_code(error)
+            raise StackFlowAuthError(self._names.rejected(self._rejection_message(code, message)), code=code) from error
+        except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as error:  # incl. timeouts
+            raise StackFlowAuthError(self._unreachable_message(error), code="Unreachable") from error
+        except botocore.exceptions.NoCredentialsError as error:
+            raise StackFlowAuthError(self._no_credentials_message(), code="NoCredentials") from error
 
     def prepare(self) -> None:
         """Load boto3 ahead of the first login; the signed client is made then, as it looks up AWS credentials."""
         import boto3  # noqa: F401
-
-    def _boto_client(self) -> CognitoIdentityProviderClient:
-        return _cognito_client(self.region, self.endpoint_url, signed=True)
 
     def _rejection_message(self, code: str, message: str) -> str:
         if code in ("AccessDeniedException", "UnrecognizedClientException", "InvalidSignatureException"):

@@ -12,7 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -23,7 +27,8 @@ import pytest
 from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import engine_pb2_grpc, language_pb2
 
-from stackfox_provider.toolchain.language_host import PythonLanguageHost, plugin_version, runner_arguments
+from stackfox_provider.toolchain import language_host
+from stackfox_provider.toolchain.language_host import PythonLanguageHost, plugin_version, runner_arguments, watch_engine
 
 FAKE_PYTHON = f"""#!{sys.executable}
 import json, os, shutil, sys
@@ -353,3 +358,43 @@ def test_other_toolchains_are_refused_rather_than_run_differently(tmp_path: Path
 def test_plugin_versions_follow_upstreams_pep440_subset(package: str, plugin: str | None) -> None:
     assert plugin_version(package) == plugin
 
+
+
+def test_the_watch_calls_an_engine_that_answers_unimplemented_alive(engine: tuple[str, RecordingEngine]) -> None:
+    """The test engine serves no health service, as Pulumi's does not always: UNIMPLEMENTED means alive."""
+    address, _ = engine
+    gone = threading.Event()
+    stop = watch_engine(address, 0.05, gone.set)
+    try:
+        assert not gone.wait(0.5)
+    finally:
+        stop.set()
+
+
+def test_the_watch_reports_an_engine_that_went_away_once(tmp_path: Path) -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    server.stop(grace=None).wait()  # the port had an engine and no longer has one
+    calls: list[float] = []
+    stop = watch_engine(f"127.0.0.1:{port}", 0.05, lambda: calls.append(time.monotonic()))
+    time.sleep(1.0)
+    stop.set()
+    assert len(calls) == 1
+
+
+def test_the_host_process_exits_when_its_engine_is_gone(tmp_path: Path) -> None:
+    """What SIGKILL of `pulumi` leaves behind: an idle host whose engine no longer answers. It must exit (here
+    with the check every 0.05 s instead of every 5 minutes), after announcing its port as the engine expects."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    server.stop(grace=None).wait()
+    shutil.copy(language_host.__file__, tmp_path / "language_host.py")  # installed as a file of its own
+    (tmp_path / language_host.EXECUTOR_NAME).write_text("")
+    script = f"import language_host; language_host.serve('127.0.0.1:{port}', health_interval=0.05)"
+    host = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert host.returncode == 0, host.stderr
+    assert host.stdout.strip().isdigit()

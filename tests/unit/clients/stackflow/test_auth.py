@@ -1,4 +1,5 @@
-"""StackFlow token sources: Cognito logins against in-process moto, client credentials against httpx.MockTransport."""
+"""StackFlow token sources: Cognito logins against a moto server over real HTTP (the default login is an httpx
+call, which in-process moto would not see), Cognito faults and client credentials against httpx.MockTransport."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from urllib.parse import parse_qs
 import boto3
 import httpx
 import pytest
-from moto import mock_aws
 
 from stackfox_provider.clients.http import RetryPolicy
 from stackfox_provider.clients.ratelimit import RateLimits
@@ -33,6 +33,7 @@ from stackfox_provider.clients.stackflow.auth import (
     secret_hash,
 )
 from stackfox_provider.settings import RECORDED_SETTINGS_HINT, STACKFLOW_NAMES
+from stackfox_sandbox.stackflow.cognito import MotoServer
 
 REGION = "eu-west-1"
 PASSWORD = "Correct-horse-1!"
@@ -73,6 +74,7 @@ def on(thread: ThreadPoolExecutor, action: Callable[[], Any]) -> Any:
 @dataclass
 class Pool:
     admin: Any
+    endpoint: str
     pool_id: str
     client_id: str
     secret_client_id: str
@@ -89,6 +91,7 @@ class Pool:
 
     def login(self, username: str = "", password: str = PASSWORD, **options: Any) -> CognitoUserPasswordAuth:
         options.setdefault("client_id", self.client_id)
+        options.setdefault("endpoint_url", self.endpoint)
         return CognitoUserPasswordAuth(
             names=NAMES, region=REGION, username=username or self.user, password=password, **options
         )
@@ -96,19 +99,31 @@ class Pool:
 
 @pytest.fixture(scope="module")
 def shared_pool() -> Iterator[Pool]:
-    """One in-process moto and user pool for the module: creating a pool costs more than all of a test's logins."""
-    with mock_aws():
-        admin = boto3.client("cognito-idp", region_name=REGION)
-        pool_id = admin.create_user_pool(PoolName="stackflow")["UserPool"]["Id"]
-        plain = admin.create_user_pool_client(UserPoolId=pool_id, ClientName="cli")["UserPoolClient"]
-        secret = admin.create_user_pool_client(UserPoolId=pool_id, ClientName="svc", GenerateSecret=True)
-        yield Pool(
-            admin,
-            pool_id,
-            plain["ClientId"],
-            secret["UserPoolClient"]["ClientId"],
-            secret["UserPoolClient"]["ClientSecret"],
-        )
+    """One moto server and user pool for the module: creating a pool costs more than all of a test's logins."""
+    with pytest.MonkeyPatch.context() as env:
+        # moto's server takes any AWS keys; the admin flow's boto3 needs some. The server sets id strategies.
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.delenv("AWS_PROFILE", raising=False)
+        for strategy in ("MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY", "MOTO_COGNITO_IDP_USER_POOL_CLIENT_ID_STRATEGY"):
+            env.delenv(strategy, raising=False)
+        server = MotoServer("127.0.0.1", 0)
+        server.start()
+        try:
+            admin = boto3.client("cognito-idp", region_name=REGION, endpoint_url=server.url)
+            pool_id = admin.create_user_pool(PoolName="stackflow")["UserPool"]["Id"]
+            plain = admin.create_user_pool_client(UserPoolId=pool_id, ClientName="cli")["UserPoolClient"]
+            secret = admin.create_user_pool_client(UserPoolId=pool_id, ClientName="svc", GenerateSecret=True)
+            yield Pool(
+                admin,
+                server.url,
+                pool_id,
+                plain["ClientId"],
+                secret["UserPoolClient"]["ClientId"],
+                secret["UserPoolClient"]["ClientSecret"],
+            )
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +133,7 @@ def email_pool(shared_pool: Pool) -> Pool:
     pool_id = admin.create_user_pool(PoolName="by-email", UsernameAttributes=["email"])["UserPool"]["Id"]
     secret = admin.create_user_pool_client(UserPoolId=pool_id, ClientName="svc", GenerateSecret=True)
     client = secret["UserPoolClient"]
-    created = Pool(admin, pool_id, client["ClientId"], client["ClientId"], client["ClientSecret"])
+    created = Pool(admin, shared_pool.endpoint, pool_id, client["ClientId"], client["ClientId"], client["ClientSecret"])
     return replace(created, user=created.add_user("bob@example.com"))
 
 
@@ -144,11 +159,11 @@ def logins(monkeypatch: pytest.MonkeyPatch) -> Logins:
     for kind in (CognitoUserPasswordAuth, CognitoAdminUserPasswordAuth):
         original = kind.__dict__["_initiate"]
 
-        def recording(self: Any, client: Any, flow: str, parameters: Any, _original: Any = original) -> Any:
+        def recording(self: Any, flow: str, parameters: Any, _original: Any = original) -> Any:
             seen.flows.append(flow)
             seen.parameters.append(dict(parameters))
             time.sleep(seen.delay)
-            return _original(self, client, flow, parameters)
+            return _original(self, flow, parameters)
 
         monkeypatch.setattr(kind, "_initiate", recording)
     return seen
@@ -286,7 +301,12 @@ def test_a_401_from_stackflow_renews_the_token_once_and_the_call_succeeds(pool: 
 
 def test_the_region_comes_from_the_pool_id_when_not_given(pool: Pool) -> None:
     credential = CognitoUserPasswordAuth(
-        names=NAMES, client_id=pool.client_id, username=pool.user, password=PASSWORD, user_pool_id=pool.pool_id
+        names=NAMES,
+        client_id=pool.client_id,
+        username=pool.user,
+        password=PASSWORD,
+        user_pool_id=pool.pool_id,
+        endpoint_url=pool.endpoint,
     )
     assert credential.region == REGION
     assert credential.authorization().startswith("Bearer ey")
@@ -303,6 +323,7 @@ def test_a_wrong_password_names_the_user_and_the_setting_to_fix(pool: Pool, kind
         client_id=pool.client_id,
         username=pool.user,
         password="Wrong-pass-9!",
+        endpoint_url=pool.endpoint,
     )
 
     with pytest.raises(StackFlowAuthError) as caught:
@@ -368,6 +389,110 @@ def test_an_unreachable_cognito_endpoint_names_the_endpoint_setting() -> None:
     assert "stackfox:cognitoEndpoint / COGNITO_ENDPOINT" in str(caught.value)
 
 
+@dataclass
+class CognitoApi:
+    """Cognito's JSON API as httpx.MockTransport: answers in turn (the last one repeats), keeping the requests."""
+
+    answers: list[httpx.Response]
+    requests: list[httpx.Request] = field(default_factory=list)
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.answers[min(len(self.requests), len(self.answers)) - 1]
+
+    def login(self, **options: Any) -> CognitoUserPasswordAuth:
+        return CognitoUserPasswordAuth(
+            names=NAMES, client_id="app", username="svc", password=PASSWORD, transport=httpx.MockTransport(self),
+            **{"region": REGION, **options},
+        )  # fmt: skip
+
+
+def signed_in(expires_in: int = 3600) -> httpx.Response:
+    token = make_jwt(sub="u", exp=int(time.time()) + expires_in)
+    result = {"IdToken": token, "AccessToken": "a", "RefreshToken": "r", "ExpiresIn": expires_in, "TokenType": "Bearer"}
+    return httpx.Response(200, json={"AuthenticationResult": result, "ChallengeParameters": {}})
+
+
+def aws_error(status: int, kind: str, message: str) -> httpx.Response:
+    return httpx.Response(status, json={"__type": kind, "message": message})
+
+
+def test_the_login_is_one_unsigned_json_post_to_the_regions_public_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("stackfox_provider.clients.stackflow.auth.time.sleep", lambda _: None)
+    api = CognitoApi([signed_in()])
+
+    assert api.login(client_secret="s3cret").authorization().startswith("Bearer ey")
+
+    [request] = api.requests
+    assert str(request.url) == f"https://cognito-idp.{REGION}.amazonaws.com/"
+    assert request.method == "POST"
+    assert request.headers["X-Amz-Target"] == "AWSCognitoIdentityProviderService.InitiateAuth"
+    assert request.headers["Content-Type"] == "application/x-amz-json-1.1"
+    assert "authorization" not in request.headers  # InitiateAuth is public: no AWS signature
+    assert json.loads(request.content) == {
+        "ClientId": "app",
+        "AuthFlow": "USER_PASSWORD_AUTH",
+        "AuthParameters": {"USERNAME": "svc", "PASSWORD": PASSWORD, "SECRET_HASH": secret_hash("svc", "app", "s3cret")},
+    }
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        aws_error(400, "TooManyRequestsException", "Rate exceeded"),
+        aws_error(500, "InternalErrorException", "Internal error"),
+        httpx.Response(503, text="<html>Service Unavailable</html>"),
+    ],
+    ids=["throttled", "internal-error", "503-not-json"],
+)
+def test_a_throttle_or_a_5xx_is_tried_once_more(monkeypatch: pytest.MonkeyPatch, fault: httpx.Response) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr("stackfox_provider.clients.stackflow.auth.time.sleep", waits.append)
+    api = CognitoApi([fault, signed_in()])
+
+    assert api.login().authorization().startswith("Bearer ey")
+    assert len(api.requests) == 2
+    assert len(waits) == 1 and 0 < waits[0] <= 1.0
+
+
+def test_a_second_throttle_is_an_error_with_cognitos_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("stackfox_provider.clients.stackflow.auth.time.sleep", lambda _: None)
+    api = CognitoApi([aws_error(400, "com.amazonaws.cognito#TooManyRequestsException", "Rate exceeded")])
+
+    with pytest.raises(StackFlowAuthError) as caught:
+        api.login().authorization()
+
+    assert len(api.requests) == 2
+    assert caught.value.code == "TooManyRequestsException"
+    assert "Cognito login of the StackFlow user svc failed (TooManyRequestsException): Rate exceeded" in str(
+        caught.value
+    )
+
+
+def test_a_rejection_is_not_tried_again_and_its_code_comes_from_the_header_when_the_body_has_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("stackfox_provider.clients.stackflow.auth.time.sleep", lambda _: None)
+    header = {"x-amzn-ErrorType": "NotAuthorizedException:http://internal.amazon.com/coral/com.amazonaws.cognito/"}
+    api = CognitoApi([httpx.Response(400, headers=header, json={"message": "Incorrect username or password."})])
+
+    with pytest.raises(StackFlowAuthError) as caught:
+        api.login().authorization()
+
+    assert len(api.requests) == 1
+    assert caught.value.code == "NotAuthorizedException"
+    assert "Check stackfox:stackflowPassword / STACKFLOW_PASSWORD" in str(caught.value)
+    assert PASSWORD not in str(caught.value)
+
+
+def test_the_endpoint_setting_replaces_the_regions_endpoint() -> None:
+    api = CognitoApi([signed_in()])
+
+    api.login(endpoint_url="http://127.0.0.1:5000/cognito").authorization()
+
+    assert str(api.requests[0].url) == "http://127.0.0.1:5000/cognito/"
+
+
 # --- Cognito ADMIN_USER_PASSWORD_AUTH ---
 
 
@@ -379,6 +504,7 @@ def test_the_admin_flow_logs_in_and_refreshes_through_the_admin_api(pool: Pool, 
         client_id=pool.client_id,
         username=pool.user,
         password=PASSWORD,
+        endpoint_url=pool.endpoint,
         clock=clock,
     )
 
@@ -559,3 +685,39 @@ def test_the_fingerprint_is_a_hash_of_the_identity_not_of_a_secret() -> None:
     assert len(fingerprint) == 32 and PASSWORD not in fingerprint and "alice" not in fingerprint
     assert StaticToken("tok-1").fingerprint != StaticToken("tok-2").fingerprint
     assert "tok-1" not in StaticToken("tok-1").fingerprint
+
+
+def test_the_login_goes_through_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the StackFlow API calls: a corporate network's HTTPS_PROXY reaches Cognito too."""
+    seen: list[str] = []
+
+    class Proxy(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(str(request.url))
+            return signed_in()
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.setattr(httpx.Client, "_init_proxy_transport", lambda self, proxy, **_: Proxy())
+    credential = CognitoUserPasswordAuth(names=NAMES, region=REGION, client_id="app", username="svc", password=PASSWORD)
+
+    assert credential.authorization().startswith("Bearer ey")
+    assert seen == [f"https://cognito-idp.{REGION}.amazonaws.com/"]
+
+
+def test_a_connection_that_failed_before_sending_is_tried_once_more() -> None:
+    attempts: list[httpx.Request] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        attempts.append(request)
+        if len(attempts) == 1:
+            raise httpx.ConnectError("connection refused", request=request)
+        return signed_in()
+
+    credential = CognitoUserPasswordAuth(
+        names=NAMES, region=REGION, client_id="app", username="svc", password=PASSWORD,
+        transport=httpx.MockTransport(flaky),
+    )  # fmt: skip
+
+    assert credential.authorization().startswith("Bearer ey")
+    assert len(attempts) == 2
