@@ -209,9 +209,7 @@ class _TokenCache:
 _CACHE = _TokenCache()
 process.on_reset(_CACHE.clear)
 
-_boto_clients: Registry[tuple[str, str | None], CognitoIdentityProviderClient] = process.registry(
-    "cognito-idp clients"
-)
+_boto_clients: Registry[tuple[str, str | None], CognitoIdentityProviderClient] = process.registry("cognito-idp clients")
 
 
 def _cognito_client(region: str, endpoint_url: str | None) -> CognitoIdentityProviderClient:
@@ -415,20 +413,12 @@ class CognitoUserPasswordAuth(_CachedCredential):
     def _call_cognito_json(self, operation: str, body: Mapping[str, Any]) -> dict[str, Any]:
         import httpx  # settings.py imports this module: a process that never logs in never loads httpx
 
-        from stackfox_provider.clients.http import default_ssl_context
-
         url = (self.endpoint_url or f"https://cognito-idp.{self.region}.amazonaws.com").rstrip("/") + "/"
         headers = {"X-Amz-Target": COGNITO_TARGET_PREFIX + operation, "Content-Type": COGNITO_CONTENT_TYPE}
-        timeout = httpx.Timeout(self._timeout, connect=5.0)
-        # No transport of its own outside tests: httpx then honours HTTPS_PROXY / NO_PROXY, as the API clients do.
-        with httpx.Client(transport=self._transport, timeout=timeout, verify=default_ssl_context()) as client:
+        with _token_http_client(self._transport, httpx.Timeout(self._timeout, connect=5.0)) as client:
             for attempt in range(1, COGNITO_ATTEMPTS + 1):
                 try:
-                    response = client.post(url, content=json.dumps(body).encode(), headers=headers)
-                except httpx.ConnectError as error:  # never sent: safe to try again
-                    if attempt < COGNITO_ATTEMPTS:
-                        continue
-                    raise StackFlowAuthError(self._unreachable_message(error), code="Unreachable") from error
+                    response = _post(client, url, content=json.dumps(body).encode(), headers=headers)
                 except httpx.TransportError as error:  # incl. timeouts
                     raise StackFlowAuthError(self._unreachable_message(error), code="Unreachable") from error
                 answer = _json_object(response)
@@ -581,11 +571,9 @@ class ClientCredentialsAuth(_CachedCredential):
         import httpx  # settings.py imports this module: a process that never asks for a token never loads httpx
 
         form = {"grant_type": "client_credentials", **({"scope": self.scope} if self.scope else {})}
-        # httpx retries connection failures (never-sent requests) at the transport level.
-        transport = self._transport or httpx.HTTPTransport(retries=2)
         try:
-            with httpx.Client(transport=transport, timeout=self._timeout) as client:
-                response = client.post(self.token_url, data=form, auth=(self.client_id, self._client_secret))
+            with _token_http_client(self._transport, httpx.Timeout(self._timeout)) as client:
+                response = _post(client, self.token_url, data=form, auth=(self.client_id, self._client_secret))
         except httpx.HTTPError as error:
             raise StackFlowAuthError(
                 f"Cannot reach the token endpoint {self.token_url} ({type(error).__name__}). "
@@ -613,6 +601,33 @@ class ClientCredentialsAuth(_CachedCredential):
             return f"The token endpoint {self.token_url} answered without an access token. {fix}"
         rejected = f"The token endpoint {self.token_url} rejected the StackFlow client {self.client_id}"
         return f"{rejected} ({error}{description}). {fix}"
+
+
+#: Tries of a token request whose connection failed before anything was sent (safe to repeat).
+CONNECT_ATTEMPTS = 3
+
+
+def _token_http_client(transport: httpx.BaseTransport | None, timeout: httpx.Timeout) -> httpx.Client:
+    """An httpx client for token requests. Outside tests it has no transport of its own, so that httpx honours
+    HTTPS_PROXY / NO_PROXY (a client given a transport ignores them), with the API clients' CA bundle."""
+    import httpx
+
+    from stackfox_provider.clients.http import default_ssl_context
+
+    return httpx.Client(transport=transport, timeout=timeout, verify=default_ssl_context())
+
+
+def _post(client: httpx.Client, url: str, **request: Any) -> httpx.Response:
+    """POST ``url``, again after a connection that failed before anything was sent."""
+    import httpx
+
+    for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        try:
+            return client.post(url, **request)
+        except httpx.ConnectError:
+            if attempt == CONNECT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:

@@ -687,37 +687,66 @@ def test_the_fingerprint_is_a_hash_of_the_identity_not_of_a_secret() -> None:
     assert "tok-1" not in StaticToken("tok-1").fingerprint
 
 
-def test_the_login_goes_through_the_proxy_the_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
-    """As the StackFlow API calls: a corporate network's HTTPS_PROXY reaches Cognito too."""
+@pytest.fixture
+def proxy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``HTTPS_PROXY`` set, and the URLs httpx sends through the proxy transport it makes for it."""
     seen: list[str] = []
 
     class Proxy(httpx.BaseTransport):
         def handle_request(self, request: httpx.Request) -> httpx.Response:
             seen.append(str(request.url))
+            if request.url.path.endswith("/oauth2/token"):
+                return httpx.Response(200, json={"access_token": make_jwt(exp=int(time.time()) + 3600)})
             return signed_in()
 
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.setattr(httpx.Client, "_init_proxy_transport", lambda self, proxy, **_: Proxy())
+    return seen
+
+
+def test_a_cognito_login_goes_through_the_proxy_the_environment_names(proxy: list[str]) -> None:
+    """As the StackFlow API calls: a corporate network's HTTPS_PROXY reaches Cognito too."""
     credential = CognitoUserPasswordAuth(names=NAMES, region=REGION, client_id="app", username="svc", password=PASSWORD)
 
     assert credential.authorization().startswith("Bearer ey")
-    assert seen == [f"https://cognito-idp.{REGION}.amazonaws.com/"]
+    assert proxy == [f"https://cognito-idp.{REGION}.amazonaws.com/"]
 
 
-def test_a_connection_that_failed_before_sending_is_tried_once_more() -> None:
+def test_a_client_credentials_grant_goes_through_the_proxy_the_environment_names(proxy: list[str]) -> None:
+    token_url = "https://acme.auth.eu-west-1.amazoncognito.com/oauth2/token"
+    credential = ClientCredentialsAuth(names=NAMES, token_url=token_url, client_id="m2m", client_secret="s")
+
+    assert credential.authorization().startswith("Bearer ey")
+    assert proxy == [token_url]
+
+
+@pytest.mark.parametrize("kind", ["cognito", "client_credentials"])
+def test_a_connection_that_failed_before_sending_is_tried_again(kind: str) -> None:
     attempts: list[httpx.Request] = []
 
     def flaky(request: httpx.Request) -> httpx.Response:
         attempts.append(request)
-        if len(attempts) == 1:
+        if len(attempts) < 3:
             raise httpx.ConnectError("connection refused", request=request)
-        return signed_in()
+        if kind == "cognito":
+            return signed_in()
+        return httpx.Response(200, json={"access_token": make_jwt(exp=int(time.time()) + 3600)})
 
-    credential = CognitoUserPasswordAuth(
-        names=NAMES, region=REGION, client_id="app", username="svc", password=PASSWORD,
-        transport=httpx.MockTransport(flaky),
-    )  # fmt: skip
+    transport = httpx.MockTransport(flaky)
+    credential = (
+        CognitoUserPasswordAuth(
+            names=NAMES, region=REGION, client_id="app", username="svc", password=PASSWORD, transport=transport
+        )
+        if kind == "cognito"
+        else ClientCredentialsAuth(
+            names=NAMES,
+            token_url="https://t.example.com/oauth2/token",
+            client_id="m",
+            client_secret="s",
+            transport=transport,
+        )
+    )
 
     assert credential.authorization().startswith("Bearer ey")
-    assert len(attempts) == 2
+    assert len(attempts) == 3
