@@ -90,6 +90,12 @@ def _register_review(commands: Any) -> None:
     register(commands)  # stackfox drift, stackfox plan
 
 
+def _register_import(commands: Any) -> None:
+    from stackfox_provider.importing.cli import register
+
+    register(commands)  # stackfox import
+
+
 def _register_sandbox(commands: Any) -> None:
     # An optional extra: the provider never depends on the web framework, so check that it is installed.
     if all(importlib.util.find_spec(module) for module in SANDBOX_EXTRA_MODULES):
@@ -104,6 +110,7 @@ def _register_sandbox(commands: Any) -> None:
 _LOADED_ON_DEMAND: tuple[tuple[tuple[str, ...], Callable[[Any], None]], ...] = (
     (("use-sandbox",), _register_use_sandbox),
     (("drift", "plan"), _register_review),
+    (("import",), _register_import),
     (("sandbox",), _register_sandbox),
 )
 

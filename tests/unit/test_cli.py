@@ -97,5 +97,6 @@ def test_help_describes_every_command_though_a_run_loads_only_its_own(capsys: py
     described = capsys.readouterr().out
 
     listed = [line.split()[0] for line in described.splitlines() if line.startswith("    ") and line[4] != " "]
-    assert listed == ["toolchain", "pulumi", "use-sandbox", "drift", "plan", "sandbox"]
+    assert listed == ["toolchain", "pulumi", "use-sandbox", "drift", "plan", "import", "sandbox"]
     assert "report what differs" in described, "each with its help"
+    assert "declare what the services already hold" in described
