@@ -20,7 +20,6 @@ import hmac
 import json
 import logging
 import math
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -428,7 +427,7 @@ class CognitoUserPasswordAuth(_CachedCredential):
                 transient = response.status_code >= 500 or response.status_code == 429
                 if attempt < COGNITO_ATTEMPTS and (transient or code in COGNITO_RETRIED_ERRORS):
                     log.info("Cognito answered %s to %s; trying once more", code, operation)
-                    time.sleep(random.uniform(0.25, 1.0))
+                    time.sleep(_backoff(attempt))
                     continue
                 raise StackFlowAuthError(self._names.rejected(self._rejection_message(code, message)), code=code)
         raise AssertionError("unreachable: the last attempt returns or raises")
@@ -615,6 +614,13 @@ def _token_http_client(transport: httpx.BaseTransport | None, timeout: httpx.Tim
     from stackfox_provider.clients.http import default_ssl_context
 
     return httpx.Client(transport=transport, timeout=timeout, verify=default_ssl_context())
+
+
+def _backoff(attempt: int) -> float:
+    """The wait before trying a token request again: the API clients' jittered backoff."""
+    from stackfox_provider.clients.http import RetryPolicy
+
+    return RetryPolicy().backoff(attempt)
 
 
 def _post(client: httpx.Client, url: str, **request: Any) -> httpx.Response:
