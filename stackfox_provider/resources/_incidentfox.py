@@ -39,6 +39,7 @@ from stackfox_provider.keypaths import KeyPath, dotted, get_path, leaves, nest
 from stackfox_provider.normalize import integral, same
 from stackfox_provider.resources._claims import claims, label
 from stackfox_provider.resources._common import (
+    Bool,
     StackfoxProvider,
     StrictModel,
     check_url,
@@ -114,6 +115,12 @@ class IncidentFoxInputs(StrictModel):
             description="the stack (org/project/stack) that manages these paths now, from which this resource "
             "may take them; without it stackfox refuses paths another stack manages",
         )
+    )
+    adopted: Bool | None = pydantic.Field(
+        default=None,
+        description="set by `stackfox import`: a create that finds every declared value in place writes nothing, "
+        "not even the stack's ownership record, which its first change writes (until then another stack is not "
+        "refused these paths)",
     )
 
 
@@ -233,6 +240,8 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
     identity_properties: ClassVar[tuple[str, ...]] = ()
     #: Input properties whose values are written to the team's config.
     value_properties: ClassVar[tuple[str, ...]]
+    #: What IncidentFox takes where a key is absent, by input path: an adopted resource finds these in place.
+    implied_values: ClassVar[Mapping[KeyPath, Any]] = {}
     kind: ClassVar[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -311,13 +320,16 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
             managers = self._managers(current, desired)
             self._refuse_managed_elsewhere(inputs, team_id, managers)
             history = self._take(client, inputs, current, list(desired), History(), managers)
-            records = self._records(current, desired, history)
+            implied = self._implied_in_place(inputs, current, desired, history) if inputs.adopted else {}
+            changes = {p: v for p, v in desired.items() if p not in implied and not same(v, get_path(current, p))}
+            # Adopting what the team already holds is free; the record then comes with the first change.
+            records = {} if inputs.adopted and not changes else self._records(current, desired, history)
             self._never_replace_whole(current, records)
-            changes = {p: v for p, v in desired.items() if not same(v, get_path(current, p))}
             # One request carries the values and the record of what they replaced: if the result never
             # reaches the engine (a crash, a lost connection), the next create finds that record.
             self._write(client, inputs, {**changes, **records})
-        client.confirm({**desired, **records}, self._reason(inputs))
+        held = {path: value for path, value in desired.items() if path not in implied}
+        client.confirm({**held, **records}, self._reason(inputs))
         return CreateResult(self.resource_id(inputs, team_id), self._outputs(inputs, team_id, desired, history))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -331,6 +343,8 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
         # A key cannot be deleted from IncidentFox: an owned path that is null or unset is drift
         # to repair (an update), never a deleted resource, and its recorded history stays.
         live = {path: get_path(current, path) for path in owned}
+        if recorded.adopted:
+            live.update(self._implied_in_place(recorded, current, dict.fromkeys(owned)))
         inputs = self.props_of(recorded, exclude=self.value_properties)
         inputs.update(
             nest({self.input_path(recorded, path): value for path, value in live.items() if value is not None})
@@ -343,7 +357,9 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
         inherited = [
             field
             for path in owned
-            if is_unset(current, path) and (field := dotted(self.input_path(recorded, path))) not in mismatches
+            if is_unset(current, path)
+            and live[path] is None
+            and (field := dotted(self.input_path(recorded, path))) not in mismatches
         ]
         elsewhere = {
             dotted(self.input_path(recorded, path)): f"{manager.stack} ({manager.resource})"
@@ -402,9 +418,30 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
                 self._write(client, inputs, releases)
                 expected = releases
             else:
+                if on_delete == "restore":  # a key absent before that is still absent is given back already
+                    paths = [path for path in paths if has_path(current, path) or history.prior(path).own]
                 retirement = self.retirement(paths, history, on_delete)
                 expected = self._give_back(client, inputs, current, retirement, history, releases)
         client.confirm(expected, self._reason(inputs))
+
+    def _implied_in_place(
+        self,
+        inputs: FoxInputsT,
+        current: Mapping[str, Any],
+        desired: Mapping[KeyPath, Any],
+        history: History | None = None,
+    ) -> dict[KeyPath, Any]:
+        """The paths of ``desired`` absent from the team whose value is what IncidentFox implies there (the
+        service's default; ``history``: when nothing is inherited there either), with that value. ``desired``
+        values of None stand for any value."""
+        implied = {}
+        for path, value in desired.items():
+            default = self.implied_values.get(self.input_path(inputs, path), None)
+            if default is None or has_path(current, path) or not (value is None or same(value, default)):
+                continue
+            if history is None or history.prior(path).inherited is None:
+                implied[path] = default
+        return implied
 
     # -- which stack manages what (the team's reserved ``stackfox`` key) --------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import pulumi
 import pydantic
@@ -95,6 +95,7 @@ class McpServerProvider(OwnedPathsProvider[McpServerInputs]):
     secret_inputs = ("connection", "env", "headers")
     identity_properties = ("server_id",)
     value_properties = ("name", "type", "command", "args", "url", "headers", "env", "enabled_tools", "enabled")
+    implied_values: ClassVar[Mapping[KeyPath, Any]] = {("type",): "stdio", ("enabled",): True}  # when absent
     kind = "McpServer"
 
     def config_path(self, inputs: McpServerInputs, input_path: KeyPath) -> KeyPath:
@@ -170,6 +171,7 @@ class McpServer(StackfoxResource, module="incidentfox", name="McpServer"):
         connection: pulumi.Input[ConnectionArgs] | None = None,
         on_delete: pulumi.Input[OnDelete] | None = None,
         take_over_from: pulumi.Input[str] | None = None,
+        adopted: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare an MCP server of the team, the fields given of ``mcp_servers.<server_id>``.
@@ -191,6 +193,9 @@ class McpServer(StackfoxResource, module="incidentfox", name="McpServer"):
             clear (null the paths) or retain (leave them)
         :param take_over_from: the stack (org/project/stack) that manages these paths now, from which this resource may
             take them; without it stackfox refuses paths another stack manages
+        :param adopted: set by `stackfox import`: a create that finds every declared value in place writes nothing,
+            not even the stack's ownership record, which its first change writes (until then another stack is not
+            refused these paths)
         :param opts: Pulumi's options of the resource (depends_on, aliases, protect, ...)
         """
         # Every keyword argument is a field of the inputs model (tests/unit/resources/test_reference.py).

@@ -349,6 +349,7 @@ class TeamConfig(StackfoxResource, module="incidentfox", name="TeamConfig"):
         connection: pulumi.Input[ConnectionArgs] | None = None,
         on_delete: pulumi.Input[OnDelete] | None = None,
         take_over_from: pulumi.Input[str] | None = None,
+        adopted: pulumi.Input[bool] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """Declare settings of one IncidentFox team; only the keys given are managed.
@@ -369,6 +370,9 @@ class TeamConfig(StackfoxResource, module="incidentfox", name="TeamConfig"):
             clear (null the paths) or retain (leave them)
         :param take_over_from: the stack (org/project/stack) that manages these paths now, from which this resource may
             take them; without it stackfox refuses paths another stack manages
+        :param adopted: set by `stackfox import`: a create that finds every declared value in place writes nothing,
+            not even the stack's ownership record, which its first change writes (until then another stack is not
+            refused these paths)
         :param opts: Pulumi's options of the resource (depends_on, aliases, protect, ...)
         """
         # Every keyword argument is a field of the inputs model (tests/unit/resources/test_reference.py).

@@ -115,7 +115,9 @@ def test_a_path_another_stack_manages_is_refused_before_any_write(team: FakeTeam
     read = theirs.read(theirs_created.id, theirs_created.outs)
     assert read.outs["managed_elsewhere"] == {"url": f"{PROD} (Webhook 'ours')"}
     with pytest.raises(ManagedElsewhereError, match=PROD):
-        theirs.update(theirs_created.id, theirs_created.outs, checked(theirs, {"event": "done", "url": "https://x.test"}))
+        theirs.update(
+            theirs_created.id, theirs_created.outs, checked(theirs, {"event": "done", "url": "https://x.test"})
+        )
     theirs.delete(theirs_created.id, theirs_created.outs)
     assert team.overrides["webhooks"]["done"] == "https://ours.test/done"
 
@@ -147,6 +149,43 @@ def test_an_update_records_paths_managed_before_stackfox_kept_records(team: Fake
 
     beta = manager_of(team.overrides, ("feature_flags", "beta"))
     assert beta is not None and beta.stack == PROD and json.loads(beta.before or "")["value"] is False
+
+
+def test_an_adopted_resource_writes_nothing_until_its_first_change_which_records_it(team: FakeTeam) -> None:
+    config = provider(TeamConfigProvider, "settings")
+    server = provider(McpServerProvider, "gh")
+    adopted = {"adopted": True}
+    config_created = config.create(checked(config, {"feature_flags": {"beta": False}, **adopted}))
+    claims.clear()
+    gh = {"server_id": "gh", "name": "GitHub", "command": "old-gh", "enabled": False}
+    server_created = server.create(checked(server, {**gh, **adopted}))
+    assert team.writes() == []
+    assert RESERVED_KEY not in team.overrides
+    assert json.loads(config_created.outs["previous"])["priors"] == [
+        {"path": ["feature_flags", "beta"], "own": True, "value": False}
+    ]
+    server_read = server.read(server_created.id, server_created.outs)
+    assert server_read.outs["type"] == "stdio" and server_read.outs["inherited_fields"] == []
+    claims.clear()
+    server.delete(server_created.id, server_created.outs)  # restore: what it found is what is there
+    assert team.writes() == []
+    # Dropping `adopted` is a change: the record comes, and the defaults it found implied are written out.
+    claims.clear()
+    assert server.diff(server_created.id, server_created.outs, checked(server, gh)).changes
+    server.update(server_created.id, server_created.outs, checked(server, gh))
+    assert team.overrides["mcp_servers"]["gh"]["type"] == "stdio"
+    assert manager_of(team.overrides, ("mcp_servers", "gh", "type")) is not None
+
+    # A value that differs is written, with the record, as without `adopted`.
+    claims.clear()
+    config.update(config_created.id, config_created.outs, checked(config, {"feature_flags": {"beta": True}, **adopted}))
+    beta = manager_of(team.overrides, ("feature_flags", "beta"))
+    assert beta is not None and beta.stack == PROD and json.loads(beta.before or "")["value"] is False
+    claims.clear()
+    hook = provider(WebhookProvider, "hook")
+    hook.create(checked(hook, {"event": "done", "url": "https://new.test/done", **adopted}))
+    assert team.overrides["webhooks"]["done"] == "https://new.test/done"
+    assert manager_of(team.overrides, ("webhooks", "done")) is not None
 
 
 def test_the_reserved_key_cannot_be_declared() -> None:
