@@ -67,6 +67,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("incidentfoxToken", ("INCIDENTFOX_TOKEN",), secret=True),
     Setting("incidentfoxReadsPerMinute", ("INCIDENTFOX_READS_PER_MINUTE",)),
     Setting("incidentfoxWritesPerMinute", ("INCIDENTFOX_WRITES_PER_MINUTE",)),
+    Setting("incidentfoxAdminToken", ("INCIDENTFOX_ADMIN_TOKEN",), secret=True),
+    Setting("incidentfoxOrg", ("INCIDENTFOX_ORG",)),
     Setting("stackflowUrl", ("STACKFLOW_URL",), stackflow_auth="url"),
     Setting("stackflowToken", ("STACKFLOW_TOKEN",), secret=True, stackflow_auth="token"),
     Setting("stackflowUsername", ("STACKFLOW_USERNAME",), stackflow_auth="username"),
@@ -106,6 +108,11 @@ RECORDED_SETTINGS_HINT = _recorded_hint("settings")
 INCIDENTFOX_UNAUTHORIZED_HINT = (
     f"check the team token: {BY_KEY['incidentfoxToken'].config_key} (pulumi config set --secret), "
     f"{BY_KEY['incidentfoxToken'].env_vars[0]}, or the resource's connection.token. {_recorded_hint('token')}"
+)
+#: Added to an IncidentFox 401 of the admin API: where the org-admin token comes from.
+INCIDENTFOX_ADMIN_UNAUTHORIZED_HINT = (
+    f"check the org-admin token: {BY_KEY['incidentfoxAdminToken'].config_key} (pulumi config set --secret), "
+    f"{BY_KEY['incidentfoxAdminToken'].env_vars[0]}, or the resource's admin.token. {_recorded_hint('token')}"
 )
 #: How the StackFlow token sources name their settings.
 STACKFLOW_NAMES = SettingNames(

@@ -16,6 +16,8 @@ SCHEMA_VERSION = 1
 STACK_CONFIG: dict[str, tuple[str, bool]] = {
     "stackfox:incidentfoxUrl": ("incidentfox_base_url", False),
     "stackfox:incidentfoxToken": ("incidentfox_team_token", True),
+    "stackfox:incidentfoxAdminToken": ("incidentfox_org_admin_token", True),
+    "stackfox:incidentfoxOrg": ("incidentfox_org_id", False),
     "stackfox:stackflowUrl": ("stackflow_base_url", False),
     "stackfox:stackflowUsername": ("username", False),
     "stackfox:stackflowPassword": ("password", True),

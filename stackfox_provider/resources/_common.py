@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pydantic
 from pulumi.dynamic import CheckFailure, CheckResult, ConfigureRequest, Resource, ResourceProvider
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from stackfox_provider import process, settings
@@ -159,9 +160,12 @@ def show(value: Any, path: tuple[str | int, ...] = ()) -> str:
 
 
 def is_unknown(value: Any) -> bool:
-    """True when ``value`` is, or contains, a value Pulumi will only know after apply (preview)."""
+    """True when ``value`` is, or contains, a value Pulumi will only know after apply (preview): the SDK
+    passes an output of another resource that is not known yet as ``Unknown()``, or as its sentinel string."""
     if isinstance(value, str):
         return value == UNKNOWN
+    if isinstance(value, Unknown):
+        return True
     if isinstance(value, pydantic.BaseModel):
         return is_unknown(dict(value))
     if isinstance(value, Mapping):
@@ -301,13 +305,25 @@ def _failure(path: tuple[str | int, ...], problem: str, allowed: str, value: Any
     return CheckFailure(dotted, f"{dotted}: {problem}{shown}" + (f"; {allowed}" if allowed else ""))
 
 
+def as_sentinel(value: Any) -> Any:
+    """``value`` with each ``Unknown()`` as the SDK's unknown sentinel string, which the providers handle, and
+    which (unlike ``Unknown()``) a check result and a pydantic model can carry."""
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, Mapping):
+        return {key: as_sentinel(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_sentinel(item) for item in value]
+    return value
+
+
 def validate(model: type[pydantic.BaseModel], news: Mapping[str, Any]) -> CheckResult:
     """Validate ``news`` with ``model``: one failure per bad property, normalized inputs back.
 
     Properties that are still unknown (preview) are left out of validation and passed through.
     Every failure names its property path, the value (credentials masked) and what is allowed.
     """
-    props = without_provider(news)
+    props = as_sentinel(without_provider(news))
     unknown = {key for key, value in props.items() if is_unknown(value)}
     known = {key: value for key, value in props.items() if key not in unknown}
     found: dict[tuple[str | int, ...], tuple[str, str, Any, bool]] = {}
@@ -457,7 +473,7 @@ class StackfoxProvider(ResourceProvider, Generic[InputsT]):
         rules, which a refresh or delete must still handle.
         """
         model = self.inputs_model
-        fields = {name: props[name] for name in model.model_fields if name in props}
+        fields = as_sentinel({name: props[name] for name in model.model_fields if name in props})
         if not is_unknown(fields):
             try:
                 return model.model_validate(fields)

@@ -14,6 +14,7 @@ team never interleave, and a read-back once they settle catches lost updates.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from abc import abstractmethod
@@ -57,6 +58,10 @@ REFUSED = frozenset({400, 403, 422})
 
 
 API_EXAMPLE = "https://api.incidentfox.ai/api/v1"
+#: IncidentFox's API base URL: https (http only for loopback hosts), no credentials in it, no trailing '/'.
+ApiBaseUrl = Annotated[
+    str, pydantic.Strict(), pydantic.AfterValidator(lambda url: check_url(url, example=API_EXAMPLE).rstrip("/"))
+]
 
 
 class Connection(StrictModel):
@@ -65,18 +70,11 @@ class Connection(StrictModel):
     ``url``: the API's https base URL (http only for loopback hosts), without credentials in it.
     """
 
-    url: Annotated[str, pydantic.Strict(), pydantic.AfterValidator(lambda url: check_url(url, example=API_EXAMPLE))] = (
-        pydantic.Field(
-            description="the team's API base URL, e.g. https://api.incidentfox.ai/api/v1 "
-            "(https; http only for loopback hosts)"
-        )
+    url: ApiBaseUrl = pydantic.Field(
+        description="the team's API base URL, e.g. https://api.incidentfox.ai/api/v1 (https; http only for loopback "
+        "hosts)"
     )
     token: Annotated[str, nonblank(4096)] = pydantic.Field(description="a team token of that team (<id>.<secret>)")
-
-    @pydantic.field_validator("url")
-    @classmethod
-    def _base_url(cls, url: str) -> str:
-        return url.rstrip("/")
 
 
 class ConnectionArgs(TypedDict):
@@ -285,7 +283,7 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
         if result.failures or self.name is None:
             return result
         inputs = self.inputs_of(result.inputs)
-        things = {(_team_key(inputs), path): path for path in self.desired(inputs)}
+        things = {(_team_key(inputs, self._label()), path): path for path in self.desired(inputs)}
         for thing, other in claims.claim(self._label(), things).items():
             path = things[thing]  # type: ignore[index]
             prop = self.identity_properties[0] if self.identity_properties else self.input_path(inputs, path)[0]
@@ -541,7 +539,7 @@ class OwnedPathsProvider(StackfoxProvider[FoxInputsT]):
 
     def _not_declared_elsewhere(self, inputs: FoxInputsT, paths: list[KeyPath]) -> list[KeyPath]:
         """``paths`` less those another resource of this run declares now (a rename without ``aliases``)."""
-        team, me = _team_key(inputs), self._label()
+        team, me = _team_key(inputs, self._label()), self._label()
         kept = []
         for path in paths:
             owner = claims.owner((team, path))
@@ -790,10 +788,16 @@ def _is_secret(path: KeyPath) -> bool:
     return path[:1] == ("webhooks",) or (len(path) > 3 and path[0] == "mcp_servers" and path[2] in ("env", "headers"))
 
 
-def _team_key(inputs: IncidentFoxInputs) -> str:
-    """Which team a resource's paths belong to, as far as this run can tell: its connection, or the stack's."""
-    url = _connection_url(inputs)
-    return str(url) if url and not is_unknown(url) else "stack"
+def _team_key(inputs: IncidentFoxInputs, resource: str) -> str:
+    """Which team a resource's paths belong to, as far as this run can tell: the stack's, or its connection's
+    URL and token (teams at one URL differ by token). A connection not known yet (preview, a token minted in
+    the same run) is told apart from every other: its team cannot be known."""
+    connection = inputs.connection
+    if connection is None:
+        return "stack"
+    if isinstance(connection, Connection) and not is_unknown(connection.url) and not is_unknown(connection.token):
+        return f"{connection.url}#{hashlib.sha256(connection.token.encode()).hexdigest()[:16]}"
+    return f"unknown connection of {resource}"
 
 
 def _connection_url(inputs: IncidentFoxInputs) -> str | None:

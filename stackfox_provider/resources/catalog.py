@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from stackfox_provider.resources._common import StackfoxResource
 from stackfox_provider.resources.incident_category import IncidentCategory
 from stackfox_provider.resources.mcp_server import McpServer
+from stackfox_provider.resources.team import Team
 from stackfox_provider.resources.team_config import TeamConfig
+from stackfox_provider.resources.team_token import TeamToken
 from stackfox_provider.resources.webhook import Webhook
 
 #: The resource classes stackfox ships.
-RESOURCES: tuple[type[StackfoxResource], ...] = (TeamConfig, Webhook, McpServer, IncidentCategory)
+RESOURCES: tuple[type[StackfoxResource], ...] = (TeamConfig, Webhook, McpServer, Team, TeamToken, IncidentCategory)
 #: Properties the engine keeps on every dynamic resource, beside its outputs.
 ENGINE_PROPERTIES = frozenset({"__provider", "id"})
 

@@ -45,13 +45,20 @@ def drift_report(run: PreviewRun, *, project: str, stack: str) -> DriftReport:
     project, stack = run.project or project, run.stack or stack
     checked_at = timestamp()
     if run.failed:
+        # What the refresh did find is still said: e.g. a token revoked by hand, whose resources then fail.
+        gone = [
+            ResourceDrift(**refresh.resource.info(), status="deleted", change="create")
+            for refresh in run.refreshes.values()
+            if refresh.gone
+        ]
         return DriftReport(
             project=project,
             stack=stack,
             status="error",
             checked_at=checked_at,
             duration_seconds=round(run.duration_seconds, 2),
-            summary=_summary(run, []),
+            summary=_summary(run, gone),
+            resources=sorted(gone, key=lambda r: (SERVICE_ORDER.index(r.service), r.kind, r.name)),
             errors=run.review_errors(),
         )
     found = [drift for step in run.steps if (drift := resource_drift(step, run.refreshes.get(step.resource.urn)))]

@@ -140,6 +140,15 @@ class NodeCreate(BaseModel):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
 
 
+class NodeUpdate(BaseModel):
+    """Body of ``PATCH /admin/orgs/{org}/nodes/{node}``: a new name and/or parent (absent or null: unchanged)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")] | None = None
+    parent_id: NodeId | None = None
+
+
 class NodeInfo(BaseModel):
     """A node's metadata."""
 

@@ -27,6 +27,7 @@ from stackfox_sandbox.incidentfox.models import (
     NodeConfig,
     NodeCreate,
     NodeInfo,
+    NodeUpdate,
     OssError,
     RawConfig,
     RevokeRequest,
@@ -311,6 +312,20 @@ def _add_admin_routes(router: APIRouter, present: Presenter) -> None:
     async def get_node(request: Request, runtime: Rt, org_id: OrgId, node_id: NodeIdPath, _: Admin) -> JSONResponse:
         """One node's metadata."""
         return present.ok(request, runtime.config.node(node_id, org_id).info())
+
+    @router.patch("/admin/orgs/{org_id}/nodes/{node_id}", responses=present.docs(NodeInfo), tags=["admin"])
+    async def update_node(
+        request: Request, runtime: Rt, org_id: OrgId, node_id: NodeIdPath, _: Admin, body: NodeUpdate
+    ) -> JSONResponse:
+        """Rename a node and/or move it under another parent of the org (no cycles; the org root stays the root).
+        Its config and version are unchanged; its teams' effective configs follow the new lineage."""
+        node = runtime.config.update_node(org_id, node_id, body.name, body.parent_id)
+        return present.ok(request, node.info())
+
+    @router.delete("/admin/orgs/{org_id}/nodes/{node_id}", include_in_schema=False)
+    async def delete_node_not_allowed() -> None:
+        # The open-source service has no node delete.
+        raise ApiError(405, "Method Not Allowed", headers={"allow": "GET, PATCH"})
 
     @router.get("/config/orgs/{org_id}/nodes/{node_id}/raw", responses=present.docs(NodeConfig), tags=["admin"])
     async def get_node_raw(request: Request, runtime: Rt, org_id: OrgId, node_id: NodeIdPath, _: Admin) -> JSONResponse:

@@ -171,6 +171,44 @@ class ConfigRepo:
                 raise ApiError(409, f"node {node_id!r} already exists", detail="Node already exists")
         return self.node(node_id)
 
+    def update_node(self, org_id: str, node_id: str, name: str | None, parent_id: str | None) -> Node:
+        """Rename and/or re-parent a node (``None``: unchanged); its config and version are untouched.
+
+        404 for a node absent from the org; 400 (``parent_id``) for a parent that is unknown, in another org,
+        the node itself or one of its descendants, or for any new parent of the org root.
+        """
+        with self.store.transaction() as conn:
+            row = conn.execute("SELECT * FROM nodes WHERE node_id = ?", (node_id,)).fetchone()
+            if row is None or row["org_id"] != org_id:
+                raise ApiError(404, f"node {node_id!r} not found", detail="Node not found")
+            node = Node.from_row(row)
+            if parent_id is not None and parent_id != node.parent_id:
+                if node.parent_id is None:
+                    raise ApiError(400, "the org root cannot be re-parented", code="invalid_field", field="parent_id")
+                parent_row = conn.execute("SELECT org_id FROM nodes WHERE node_id = ?", (parent_id,)).fetchone()
+                if parent_row is None or parent_row["org_id"] != org_id:
+                    raise ApiError(400, f"parent {parent_id!r} not found", code="invalid_field", field="parent_id")
+                if node_id in {ancestor.node_id for ancestor in self._lineage(conn, parent_id)}:
+                    raise ApiError(
+                        400,
+                        f"parent {parent_id!r} is {node_id!r} or one of its descendants",
+                        code="invalid_field",
+                        field="parent_id",
+                    )
+            if name is None and parent_id is None:
+                return node
+            updated = replace(
+                node,
+                name=node.name if name is None else name,
+                parent_id=node.parent_id if parent_id is None else parent_id,
+                updated_at=isoformat(utcnow()),
+            )
+            conn.execute(
+                "UPDATE nodes SET name = ?, parent_id = ?, updated_at = ? WHERE node_id = ?",
+                (updated.name, updated.parent_id, updated.updated_at, node_id),
+            )
+        return updated
+
     def snapshot(self, node_id: str) -> list[Node]:
         """The node's lineage (root → leaf) as read now, for a later :meth:`write` with ``stale=``; 404 if
         the node is absent."""

@@ -122,3 +122,12 @@ def writes(sandbox: SandboxHandle) -> list[dict[str, Any]]:
 def sandbox_config(sandbox: SandboxHandle) -> tuple[dict[str, str], dict[str, str]]:
     """The stack config `stackfox use-sandbox` would set: (plain, secret)."""
     return sandbox.info.stack_config()
+
+
+def run_stackfox(cli: PulumiCli, *args: str) -> subprocess.CompletedProcess[str]:
+    """``stackfox <args>`` on the project and stack of ``cli``, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "stackfox_provider.cli", *args, "--cwd", str(cli.project_dir), "--stack", cli.stack,
+         "--state-dir", str(cli.engine.state_dir)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip

@@ -18,6 +18,7 @@ from tests.e2e.support import (
     PulumiCli,
     effective_config,
     raw_overrides,
+    run_stackfox,
     sandbox_config,
     write_by_hand,
     write_project,
@@ -125,14 +126,6 @@ def filled(request: pytest.FixtureRequest, sandbox_factory: Callable[..., Sandbo
     return sandbox
 
 
-def stackfox(cli: PulumiCli, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "stackfox_provider.cli", *args, "--cwd", str(cli.project_dir), "--stack", cli.stack,
-         "--state-dir", str(cli.engine.state_dir)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-
-
 def calls(sandbox: SandboxHandle, service: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(reads, writes) the service answered since the log was last reset."""
     log = sandbox.requests_log(service)
@@ -160,7 +153,7 @@ def test_an_imported_setup_is_adopted_with_no_write_and_left_as_it_was(
     sandbox.reset_log()
 
     began = time.monotonic()
-    imported = stackfox(cli, "import")
+    imported = run_stackfox(cli, "import")
     took = time.monotonic() - began
 
     assert imported.returncode == 0, imported.stderr
@@ -189,7 +182,7 @@ def test_an_imported_setup_is_adopted_with_no_write_and_left_as_it_was(
     )  # fmt: skip
     assert formatted.returncode == 0, formatted.stdout + formatted.stderr
 
-    stored = stackfox(cli, "import", "--set-secrets")  # the same read: the module stays, the secrets are set
+    stored = run_stackfox(cli, "import", "--set-secrets")  # the same read: the module stays, the secrets are set
     assert stored.returncode == 0, stored.stderr
     assert "6 secrets written" in stored.stdout
     assert "already declares it as it is" in stored.stderr
@@ -201,13 +194,13 @@ def test_an_imported_setup_is_adopted_with_no_write_and_left_as_it_was(
     assert all_categories(sandbox) == before
     assert as_json(raw_overrides(sandbox)) == team_before
     cli("preview", "--expect-no-changes")
-    drift = stackfox(cli, "drift")
+    drift = run_stackfox(cli, "drift")
     assert drift.returncode == 0, drift.stdout + drift.stderr
     state = cli.state_text() + (cli.project_dir / "Pulumi.e2e.yaml").read_text()
     for value in (*SECRETS, secret["stackfox:stackflowPassword"], secret["stackfox:incidentfoxToken"]):
         assert value not in state
 
-    again = stackfox(cli, "import", "--force")
+    again = run_stackfox(cli, "import", "--force")
     assert again.returncode == 0, again.stderr
     assert module.read_text() == text  # byte for byte: nothing changed in either service
     assert "pulumi config set" not in again.stdout  # the stack holds every secret now
@@ -232,11 +225,11 @@ def test_import_never_replaces_a_module_that_differs_without_force(
     module = cli.project_dir / "stackfox_imported.py"
     module.write_text("# mine\n")
 
-    refused = stackfox(cli, "import")
+    refused = run_stackfox(cli, "import")
 
     assert refused.returncode == 1
     assert "exists and differs from what was read; pass --force to replace it" in refused.stderr
     assert module.read_text() == "# mine\n"
-    unconfigured = stackfox(cli, "import", "--service", "incidentfox")
+    unconfigured = run_stackfox(cli, "import", "--service", "incidentfox")
     assert unconfigured.returncode == 1
     assert "needs `stackfox:incidentfoxUrl`" in unconfigured.stderr

@@ -631,3 +631,118 @@ def test_unlocked_write_window_setting_is_validated_and_reset(sandbox_oss: Sandb
     sandbox_oss.update_settings(unlocked_write_window=2)
     sandbox_oss.reset()
     assert sandbox_oss.state()["settings"]["unlocked_write_window"] is None
+
+
+# admin node PATCH (rename, re-parent) and the missing node delete -------------------------------------------------
+
+
+@pytest.fixture(params=["hosted", "oss"])
+def any_sandbox(request: pytest.FixtureRequest) -> SandboxHandle:
+    """Either dialect's sandbox (the admin routes are served in both), with rate limits out of the way."""
+    handle: SandboxHandle = request.getfixturevalue("sandbox_oss" if request.param == "oss" else "sandbox")
+    if request.param == "hosted":
+        handle.update_settings(write_limit=1000, read_limit=1000)
+    return handle
+
+
+def _admin(sandbox: SandboxHandle) -> httpx.Client:
+    return sandbox.incidentfox(sandbox.info.incidentfox_org_admin_token)
+
+
+def _assert_parent_refused(response: httpx.Response, dialect: str) -> None:
+    assert response.status_code == 400, response.text
+    if dialect == "hosted":
+        error = response.json()["error"]
+        assert error["code"] == "invalid_field" and error["field"] == "parent_id"
+    else:
+        assert isinstance(response.json()["detail"], str)
+
+
+def _effective(team: Team) -> dict[str, Any]:
+    with team.client() as client:
+        body = _data(client.get("/config/me"), team.sandbox.info.dialect)
+    return dict(body if team.sandbox.info.dialect == "hosted" else body["effective_config"])
+
+
+def test_admin_node_rename(any_sandbox: SandboxHandle) -> None:
+    dialect, org = any_sandbox.info.dialect, any_sandbox.info.incidentfox_org_id
+    team = make_team(any_sandbox)
+    with _admin(any_sandbox) as admin:
+        before = _data(admin.get(f"/admin/orgs/{org}/nodes/{team.node_id}"), dialect)
+        renamed = admin.patch(f"/admin/orgs/{org}/nodes/{team.node_id}", json={"name": "Renamed Team"})
+        assert renamed.status_code == 200, renamed.text
+        after = _data(admin.get(f"/admin/orgs/{org}/nodes/{team.node_id}"), dialect)
+        listed = {node["node_id"]: node for node in _data(admin.get(f"/admin/orgs/{org}/nodes"), dialect)}
+    assert _data(renamed, dialect) == after
+    assert after["name"] == "Renamed Team" and listed[team.node_id]["name"] == "Renamed Team"
+    assert after["parent_id"] == before["parent_id"] == org
+    assert after["version"] == before["version"]  # metadata only: the config version is untouched
+
+
+def test_admin_node_reparent_changes_the_effective_config(any_sandbox: SandboxHandle) -> None:
+    dialect, org = any_sandbox.info.dialect, any_sandbox.info.incidentfox_org_id
+    old_parent, new_parent = make_team(any_sandbox), make_team(any_sandbox)
+    child = make_team(any_sandbox, parent_id=old_parent.node_id)
+    with _admin(any_sandbox) as admin:
+        for parent, key in ((old_parent, "from_old_parent"), (new_parent, "from_new_parent")):
+            put = admin.put(f"/admin/orgs/{org}/nodes/{parent.node_id}/config", json={"patch": {key: True}})
+            assert put.status_code == 200, put.text
+        inherited = _effective(child)
+        assert inherited.get("from_old_parent") is True and "from_new_parent" not in inherited
+        moved = admin.patch(f"/admin/orgs/{org}/nodes/{child.node_id}", json={"parent_id": new_parent.node_id})
+        assert moved.status_code == 200, moved.text
+        assert _data(moved, dialect)["parent_id"] == new_parent.node_id
+    effective = _effective(child)
+    assert effective.get("from_new_parent") is True and "from_old_parent" not in effective
+    with child.client() as client:
+        raw = _data(client.get("/config/me/raw"), dialect)
+    assert raw["lineage"] == [org, new_parent.node_id, child.node_id]
+
+
+def test_admin_node_patch_refusals(any_sandbox: SandboxHandle) -> None:
+    dialect, org = any_sandbox.info.dialect, any_sandbox.info.incidentfox_org_id
+    parent = make_team(any_sandbox)
+    child = make_team(any_sandbox, parent_id=parent.node_id)
+    with _admin(any_sandbox) as admin:
+        path = f"/admin/orgs/{org}/nodes/{parent.node_id}"
+        before = _data(admin.get(path), dialect)
+        unknown = admin.patch(path, json={"name": "Not Applied", "parent_id": "no-such-node"})
+        _assert_parent_refused(unknown, dialect)
+        for cycle in (parent.node_id, child.node_id):  # itself, then its own descendant
+            _assert_parent_refused(admin.patch(path, json={"parent_id": cycle}), dialect)
+        _assert_parent_refused(
+            admin.patch(f"/admin/orgs/{org}/nodes/{org}", json={"parent_id": parent.node_id}), dialect
+        )
+        assert _data(admin.get(path), dialect) == before  # nothing changed, not even the name
+        assert admin.patch(f"/admin/orgs/{org}/nodes/ghost", json={"name": "x"}).status_code == 404
+        invalid = 400 if dialect == "hosted" else 422  # how each dialect answers a body that fails validation
+        assert admin.patch(path, json={"node_type": "org"}).status_code == invalid
+        assert admin.patch(path, json={"name": ""}).status_code == invalid
+    with child.client() as client:
+        assert _data(client.get("/config/me/raw"), dialect)["lineage"] == [org, parent.node_id, child.node_id]
+
+
+def test_admin_node_delete_is_not_allowed(any_sandbox: SandboxHandle) -> None:
+    dialect, org = any_sandbox.info.dialect, any_sandbox.info.incidentfox_org_id
+    team = make_team(any_sandbox)
+    with _admin(any_sandbox) as admin:
+        deleted = admin.delete(f"/admin/orgs/{org}/nodes/{team.node_id}")
+        assert deleted.status_code == 405 and deleted.headers["allow"] == "GET, PATCH"
+        if dialect == "hosted":
+            assert deleted.json()["error"]["code"] == "method_not_allowed"
+        else:
+            assert deleted.json() == {"detail": "Method Not Allowed"}
+        assert admin.get(f"/admin/orgs/{org}/nodes/{team.node_id}").status_code == 200
+    with team.client() as client:
+        assert client.get("/config/me").status_code == 200
+
+
+def test_team_token_cannot_patch_nodes(any_sandbox: SandboxHandle) -> None:
+    dialect, org = any_sandbox.info.dialect, any_sandbox.info.incidentfox_org_id
+    team = make_team(any_sandbox)
+    with team.client() as client:
+        refused = client.patch(f"/admin/orgs/{org}/nodes/{team.node_id}", json={"name": "Mine Now"})
+    assert refused.status_code == 403
+    with _admin(any_sandbox) as admin:
+        assert _data(admin.get(f"/admin/orgs/{org}/nodes/{team.node_id}"), dialect)["name"] == team.node_id.title()
+        assert admin.patch(f"/admin/orgs/other-org/nodes/{team.node_id}", json={"name": "x"}).status_code == 403

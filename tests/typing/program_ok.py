@@ -6,7 +6,16 @@ programs really write, Outputs and secrets included, at every depth.
 
 import pulumi
 
-from stackfox_provider.incidentfox import AgentArgs, ConnectionArgs, McpServer, TeamConfig, Webhook
+from stackfox_provider.incidentfox import (
+    AdminConnectionArgs,
+    AgentArgs,
+    ConnectionArgs,
+    McpServer,
+    Team,
+    TeamConfig,
+    TeamToken,
+    Webhook,
+)
 from stackfox_provider.stackflow import IncidentCategory, StackFlowConnectionArgs
 
 config = pulumi.Config()
@@ -110,4 +119,20 @@ IncidentCategory(
     name="database",
     label="Database",
     subcategories=[{"name": sub, "label": sub.upper()} for sub in ("replication", "latency")],
+)
+
+# The organisation as code: a team, its token, and a resource on that token.
+org: AdminConnectionArgs = {
+    "url": "https://api.incidentfox.ai/api/v1",
+    "token": config.require_secret("adminToken"),
+    "org": "acme",
+}
+payments = Team("payments", node_id="payments", name="Payments", parent_id="platform", admin=org)
+payments_token = TeamToken("payments-token", team_id=payments.team_id, label="ci", triggers=["2026-11"], admin=org)
+Webhook(
+    "payments-done",
+    event="investigation_complete",
+    url="https://hooks.example.com/payments",
+    connection={"url": "https://api.incidentfox.ai/api/v1", "token": payments_token.token},
+    adopted=True,
 )

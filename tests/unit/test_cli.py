@@ -41,7 +41,7 @@ def test_use_sandbox_says_how_to_start_one(tmp_path: Path, capsys: pytest.Captur
 def test_every_sandbox_credential_becomes_a_setting_and_secrets_stay_secret() -> None:
     secrets = {key for key, (_, secret) in STACK_CONFIG.items() if secret}
 
-    assert secrets == {"stackfox:incidentfoxToken", "stackfox:stackflowPassword"}
+    assert secrets == {"stackfox:incidentfoxToken", "stackfox:incidentfoxAdminToken", "stackfox:stackflowPassword"}
     assert secrets == {spec.config_key for spec in SETTINGS if spec.secret and spec.config_key in STACK_CONFIG}
     assert set(STACK_CONFIG) <= {spec.config_key for spec in SETTINGS}
     assert {field for field, _ in STACK_CONFIG.values()} <= set(SandboxInfo.model_fields), "named as sandbox.json does"

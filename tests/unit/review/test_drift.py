@@ -150,6 +150,22 @@ def test_a_failed_refresh_is_an_error_not_a_verdict() -> None:
     ]
 
 
+def test_a_failed_refresh_still_reports_what_it_found_deleted() -> None:
+    applied = state({"url": "https://a"})
+    run = run_of(
+        refresh(WEBHOOK, "gone", applied, None),
+        refresh(WEBHOOK, "kept", applied, applied),
+        diagnostic("Exception calling application: IncidentFox GET /config/me/raw failed with HTTP 401", name="w"),
+        summary("failed"),
+    )
+
+    report = drift_report(run, project="p", stack="s")
+
+    assert report.status == "error" and report.summary.deleted == 1
+    assert items(report) == [("gone", "deleted", "create")]
+    assert [e.resource for e in report.errors] == ["Webhook 'w'"]
+
+
 def test_a_field_another_stack_took_over_names_that_stack_and_a_shape_made_by_hand_is_explained() -> None:
     applied = state({"url": "https://ours.example.com/a"})
     theirs = state(
