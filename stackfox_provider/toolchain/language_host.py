@@ -601,7 +601,13 @@ def serve(engine_address: str, health_interval: float = ENGINE_HEALTH_INTERVAL_S
     language_pb2_grpc.add_LanguageRuntimeServicer_to_server(PythonLanguageHost(engine_address, executor), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    watch = watch_engine(engine_address, health_interval, lambda: server.stop(grace=None))
+    gone = threading.Event()
+
+    def engine_gone() -> None:
+        gone.set()
+        server.stop(grace=None)
+
+    watch = watch_engine(engine_address, health_interval, engine_gone)
     print(port, flush=True)
     try:
         server.wait_for_termination()
@@ -609,6 +615,12 @@ def serve(engine_address: str, health_interval: float = ENGINE_HEALTH_INTERVAL_S
         server.stop(grace=None)
     finally:
         watch.set()
+    if gone.is_set():
+        # As upstream's host, whose main returns whatever its handlers are doing: a program still running for
+        # the dead engine (its Run handler waits on it) must not keep the host alive, as Python's exit would.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def main(argv: list[str]) -> int:

@@ -384,15 +384,20 @@ def test_the_watch_reports_an_engine_that_went_away_once(tmp_path: Path) -> None
 
 
 def test_the_host_process_exits_when_its_engine_is_gone(tmp_path: Path) -> None:
-    """What SIGKILL of `pulumi` leaves behind: an idle host whose engine no longer answers. It must exit (here
-    with the check every 0.05 s instead of every 5 minutes), after announcing its port as the engine expects."""
+    """What SIGKILL of `pulumi` leaves behind: a host whose engine no longer answers, maybe still waiting on a
+    program. It must exit (here with the check every 0.05 s instead of every 5 minutes), after announcing its
+    port as the engine expects."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     server.stop(grace=None).wait()
     shutil.copy(language_host.__file__, tmp_path / "language_host.py")  # installed as a file of its own
     (tmp_path / language_host.EXECUTOR_NAME).write_text("")
-    script = f"import language_host; language_host.serve('127.0.0.1:{port}', health_interval=0.05)"
+    # A handler still waiting on a program run for the dead engine (a thread that would keep Python alive).
+    script = (
+        "import threading, time, language_host; threading.Thread(target=time.sleep, args=(120,)).start(); "
+        f"language_host.serve('127.0.0.1:{port}', health_interval=0.05)"
+    )
     host = subprocess.run(
         [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False
     )
