@@ -10,6 +10,7 @@ import pulumi
 import pydantic
 from pulumi.dynamic import CheckResult, CreateResult, DiffResult, ReadResult
 
+from stackfox_provider import settings
 from stackfox_provider.resources._admin import (
     ADMIN_DESCRIPTION,
     AdminConnection,
@@ -66,7 +67,8 @@ class TeamTokenProvider(AdminProvider):
             changed.append("admin")
         # Only a new admin token (same organisation) changes in place: it is how the token is managed, not what.
         in_place = not changed and self.props_of(old) != self.props_of(new)
-        if not changed and not self._valid(old, id_):
+        # A token revoked by hand is replaced by the next `up` (one list call; none from `stackfox plan`).
+        if not changed and settings.check_credentials() and not self._valid(old, id_):
             print(
                 f"warning: {label(self.kind, self.name)}: token {id_} was revoked (or expired) outside the stack; "
                 "a new token replaces it, and the resources that use it move to the new one",

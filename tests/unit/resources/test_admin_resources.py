@@ -153,7 +153,9 @@ def test_a_refresh_of_many_teams_costs_one_list_call(org: FakeOrg) -> None:
     assert teams.read("t4", created[4].outs).id is None, "gone from the organisation"
 
 
-def test_a_token_is_minted_kept_secret_replaced_on_triggers_and_revoked_on_delete(org: FakeOrg) -> None:
+def test_a_token_is_minted_kept_secret_replaced_on_triggers_and_revoked_on_delete(
+    org: FakeOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
     org.nodes["payments"] = {"node_id": "payments", "parent_id": ORG, "node_type": "team", "name": "Payments"}
     tokens = TeamTokenProvider("payments-token")
     assert "token" in tokens.secret_outputs
@@ -173,6 +175,10 @@ def test_a_token_is_minted_kept_secret_replaced_on_triggers_and_revoked_on_delet
     assert org.tokens[token_id]["revoked_at"] is not None
     assert tokens.read(token_id, created.outs).id is None, "revoked: gone"
     assert tokens.diff(token_id, created.outs, props).replaces == ["token"], "up replaces a revoked token"
+    calls = len(org.calls)
+    monkeypatch.setenv("STACKFOX_SKIP_CREDENTIALS_CHECK", "true")  # as `stackfox plan` sets it: call no service
+    assert not tokens.diff(token_id, created.outs, props).changes
+    assert len(org.calls) == calls
 
 
 def test_a_mint_whose_answer_is_lost_leaves_no_token_nobody_holds(org: FakeOrg) -> None:
