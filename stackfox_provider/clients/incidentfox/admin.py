@@ -23,7 +23,7 @@ from stackfox_provider.clients.http import AmbiguousWriteError, ApiClient, Retry
 from stackfox_provider.clients.incidentfox.client import API, TeamToken, unwrap
 from stackfox_provider.clients.ratelimit import RateLimits
 
-#: How long a list of the org's nodes serves reads (one list call refreshes every Team resource).
+#: How long a list of the org's nodes (or a team's tokens) serves reads: one list call refreshes them all.
 NODES_MAX_AGE_SECONDS = 30.0
 
 
@@ -87,6 +87,8 @@ class IncidentFoxAdminClient:
         )  # fmt: skip
         self._nodes_lock = threading.Lock()
         self._nodes: tuple[dict[str, Node], float] | None = None
+        self._tokens_lock = threading.Lock()
+        self._tokens: dict[str, tuple[list[TokenInfo], float]] = {}
 
     # -- team nodes ------------------------------------------------------------------------------------
 
@@ -122,10 +124,16 @@ class IncidentFoxAdminClient:
 
     # -- team tokens -----------------------------------------------------------------------------------
 
-    def tokens(self, team_id: str) -> list[TokenInfo]:
-        """The team's tokens (metadata only), revoked ones included."""
-        listed = unwrap(self._api.request("GET", f"/admin/orgs/{self.org}/teams/{team_id}/tokens").json())
-        return [TokenInfo.model_validate(item) for item in listed]
+    def tokens(self, team_id: str, max_age: float = NODES_MAX_AGE_SECONDS) -> list[TokenInfo]:
+        """The team's tokens (metadata only), revoked ones included; callers within ``max_age`` share one list
+        call (this process's mints and revokes make it read again)."""
+        with self._tokens_lock:
+            cached = self._tokens.get(team_id)
+            if cached is None or time.monotonic() - cached[1] > max_age:
+                listed = unwrap(self._api.request("GET", f"/admin/orgs/{self.org}/teams/{team_id}/tokens").json())
+                cached = ([TokenInfo.model_validate(item) for item in listed], time.monotonic())
+                self._tokens[team_id] = cached
+            return list(cached[0])
 
     def mint_token(self, team_id: str, label: str) -> IssuedToken:
         """A new token of the team, labelled ``label`` plus a nonce. When the answer is lost, the token it may
@@ -133,11 +141,12 @@ class IncidentFoxAdminClient:
         path = f"/admin/orgs/{self.org}/teams/{team_id}/tokens"
         for attempt in (1, 2):
             labelled = f"{label} {secrets.token_hex(4)}"
+            self._forget_tokens(team_id)
             try:
                 response = self._api.request("POST", path, json={"label": labelled})
                 return IssuedToken.model_validate(unwrap(response.json()))
             except AmbiguousWriteError:
-                for token in self.tokens(team_id):
+                for token in self.tokens(team_id, max_age=0):
                     if token.label == labelled and token.revoked_at is None:
                         self.revoke_token(team_id, token.token_id)
                 if attempt == 2:
@@ -147,7 +156,12 @@ class IncidentFoxAdminClient:
     def revoke_token(self, team_id: str, token_id: str) -> None:
         """Revoke a token of the team; idempotent (an unknown or revoked id is fine)."""
         path = f"/admin/orgs/{self.org}/teams/{team_id}/tokens/{token_id}/revoke"
+        self._forget_tokens(team_id)
         self._api.request("POST", path, idempotent=True)
+
+    def _forget_tokens(self, team_id: str) -> None:
+        with self._tokens_lock:
+            self._tokens.pop(team_id, None)
 
 
 #: One client per (base URL, org, token) in the process: Team resources share its list of nodes.

@@ -229,3 +229,17 @@ def test_teams_at_one_url_differ_by_token_so_their_resources_never_clash() -> No
     assert failures("not-yet-minted", Unknown()) == []  # its team cannot be known in preview
     assert "is also declared by TeamConfig 'payments'" in failures("again", "t1.payments")[0]
     claims.clear()
+
+
+def test_a_refresh_of_a_teams_tokens_costs_one_list_call(org: FakeOrg) -> None:
+    org.nodes["payments"] = {"node_id": "payments", "parent_id": ORG, "node_type": "team", "name": "Payments"}
+    tokens = TeamTokenProvider("t")
+    created = [tokens.create(checked(tokens, {"team_id": "payments", "label": f"t{i}"})) for i in range(4)]
+    org.calls.clear()
+
+    reads = [tokens.read(c.id, c.outs) for c in created]
+
+    assert [r.id for r in reads] == [c.id for c in created]
+    assert org.calls == [("GET", "/teams/payments/tokens")]
+    tokens.delete(created[0].id, created[0].outs)  # this process's revoke: the next read lists again
+    assert tokens.read(created[0].id, created[0].outs).id is None
