@@ -137,18 +137,30 @@ class IncidentFoxAdminClient:
 
     def mint_token(self, team_id: str, label: str) -> IssuedToken:
         """A new token of the team, labelled ``label`` plus a nonce. When the answer is lost, the token it may
-        have minted is revoked (found by that label) and one is minted again: none is left that nobody holds."""
+        have minted is revoked (found by that label) and one is minted again: none is left that nobody holds.
+        A service that keeps no label (the open-source one documents a mint without a body) cannot tell its
+        new token from another: the error then names the tokens that appeared meanwhile, for an admin to revoke."""
         path = f"/admin/orgs/{self.org}/teams/{team_id}/tokens"
         for attempt in (1, 2):
             labelled = f"{label} {secrets.token_hex(4)}"
+            before = {token.token_id for token in self.tokens(team_id, max_age=0)}
             self._forget_tokens(team_id)
             try:
                 response = self._api.request("POST", path, json={"label": labelled})
                 return IssuedToken.model_validate(unwrap(response.json()))
-            except AmbiguousWriteError:
-                for token in self.tokens(team_id, max_age=0):
-                    if token.label == labelled and token.revoked_at is None:
-                        self.revoke_token(team_id, token.token_id)
+            except AmbiguousWriteError as lost:
+                appeared = [t for t in self.tokens(team_id, max_age=0) if t.token_id not in before and not t.revoked_at]
+                ours = [token for token in appeared if token.label == labelled]
+                for token in ours:
+                    self.revoke_token(team_id, token.token_id)
+                unlabelled = [token.token_id for token in appeared if token.label is None]
+                if unlabelled and not ours:
+                    raise AmbiguousWriteError(
+                        API, "POST", path,
+                        f"the answer to a token mint for team {team_id!r} was lost, and IncidentFox keeps no label "
+                        f"to tell its token apart: token(s) {', '.join(unlabelled)} appeared meanwhile. Revoke the "
+                        "one nobody holds in IncidentFox, then run `pulumi up` again.",
+                    ) from lost  # fmt: skip
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")

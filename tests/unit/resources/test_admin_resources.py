@@ -35,6 +35,7 @@ class FakeOrg:
     tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     lose_next_mint: bool = False
+    keeps_labels: bool = True
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix(f"/api/v1/admin/orgs/{ORG}")
@@ -64,7 +65,8 @@ class FakeOrg:
                     self.tokens[parts[3]]["revoked_at"] = "2026-11-28T00:00:00Z"
                 return httpx.Response(200, json={"status": "ok"})
             token_id = f"{len(self.tokens):032x}"
-            self.tokens[token_id] = {"token_id": token_id, "team": team, "label": body.get("label"),
+            label = body.get("label") if self.keeps_labels else None
+            self.tokens[token_id] = {"token_id": token_id, "team": team, "label": label,
                                      "revoked_at": None, "expires_at": None}  # fmt: skip
             if self.lose_next_mint:
                 self.lose_next_mint = False
@@ -243,3 +245,17 @@ def test_a_refresh_of_a_teams_tokens_costs_one_list_call(org: FakeOrg) -> None:
     assert org.calls == [("GET", "/teams/payments/tokens")]
     tokens.delete(created[0].id, created[0].outs)  # this process's revoke: the next read lists again
     assert tokens.read(created[0].id, created[0].outs).id is None
+
+
+def test_a_lost_mint_on_a_service_that_keeps_no_label_names_the_tokens_that_appeared(org: FakeOrg) -> None:
+    org.nodes["payments"] = {"node_id": "payments", "parent_id": ORG, "node_type": "team", "name": "Payments"}
+    org.keeps_labels, org.lose_next_mint = False, True
+    client = IncidentFoxAdminClient(URL, ADMIN_TOKEN, ORG, transport=httpx.MockTransport(org.handle))
+
+    with pytest.raises(AmbiguousWriteError) as lost:
+        client.mint_token("payments", "label")
+
+    (minted,) = org.tokens
+    assert f"token(s) {minted} appeared meanwhile" in str(lost.value)
+    assert org.tokens[minted]["revoked_at"] is None, "never revoked on a guess: it may be someone else's"
+    assert len(org.tokens) == 1, "and no second token minted"
