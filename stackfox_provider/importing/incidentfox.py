@@ -123,7 +123,7 @@ def _valid(kind: str, where: str, inputs: dict[str, Any], notes: list[str]) -> d
         for failure in failures:
             prop, reason = str(failure.property), _without_values(failure.reason)
             dropped = [p for p in flat if dotted(p) == prop or dotted(p).startswith(f"{prop}.")]
-            if not dropped or any(len(p) == 1 and p[0] in _identity(kind) for p in dropped):
+            if not dropped or any(len(p) == 1 and p[0] in _required_inputs(kind) for p in dropped):
                 notes.append(f"{where}: not declared, {kind} refuses it: {reason}")
                 return None
             for path in dropped:
@@ -139,7 +139,8 @@ def _without_values(reason: str) -> str:
     return reason.split("; known: ")[0]
 
 
-def _identity(kind: str) -> tuple[str, ...]:
+def _required_inputs(kind: str) -> tuple[str, ...]:
+    """The inputs without which a resource of ``kind`` cannot be declared: refused, the whole entry is left out."""
     return {"Webhook": ("event", "url"), "McpServer": ("server_id", "type", "command", "url")}.get(kind, ())
 
 

@@ -84,8 +84,8 @@ class TeamProvider(AdminProvider):
         if node is None:
             try:
                 node = client.create_team(inputs.node_id, inputs.name, inputs.parent_id)
-            except (AmbiguousWriteError, ApiError) as error:
-                if isinstance(error, ApiError) and not isinstance(error, AmbiguousWriteError) and error.status != 409:
+            except ApiError as error:
+                if not isinstance(error, AmbiguousWriteError) and error.status != 409:
                     raise
                 node = client.node(inputs.node_id)  # landed, or made by someone else meanwhile: never post twice
                 if node is None:

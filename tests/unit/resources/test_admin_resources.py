@@ -36,6 +36,7 @@ class FakeOrg:
     calls: list[tuple[str, str]] = field(default_factory=list)
     lose_next_mint: bool = False
     keeps_labels: bool = True
+    lose_next_create: bool = False
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix(f"/api/v1/admin/orgs/{ORG}")
@@ -48,6 +49,9 @@ class FakeOrg:
             if body["parent_id"] not in self.nodes:
                 return httpx.Response(400, json={"detail": f"parent {body['parent_id']!r} not found"})
             self.nodes[body["node_id"]] = {**body}
+            if self.lose_next_create:
+                self.lose_next_create = False
+                raise httpx.ReadTimeout("lost", request=request)
             return httpx.Response(201, json=self.nodes[body["node_id"]])
         if parts[0] == "nodes" and len(parts) == 2:
             node = self.nodes.get(parts[1])
@@ -259,3 +263,13 @@ def test_a_lost_mint_on_a_service_that_keeps_no_label_names_the_tokens_that_appe
     assert f"token(s) {minted} appeared meanwhile" in str(lost.value)
     assert org.tokens[minted]["revoked_at"] is None, "never revoked on a guess: it may be someone else's"
     assert len(org.tokens) == 1, "and no second token minted"
+
+
+def test_a_team_create_whose_answer_is_lost_is_read_back_never_posted_twice(org: FakeOrg) -> None:
+    org.lose_next_create = True
+    teams = TeamProvider("payments")
+
+    created = teams.create(checked(teams, {"node_id": "payments", "name": "Payments"}))
+
+    assert created.id == "payments" and org.nodes["payments"]["name"] == "Payments"
+    assert org.calls.count(("POST", "/nodes")) == 1
