@@ -105,7 +105,8 @@ def page(resource: type[StackfoxResource]) -> str:
     lines += [
         "",
         "**Secret:** always encrypted in state and masked in outputs, whether or not the program marks it secret. "
-        "**Replaces:** changing it replaces the resource (for `connection`, when its URL changes).",
+        "**Replaces:** changing it replaces the resource (for `connection`, when its URL changes; for `admin`, when "
+        "its URL or organisation changes).",
     ]
     for nested in _nested_models(model):
         lines += ["", f"### {nested.__name__}", "", inspect.cleandoc(nested.__doc__ or ""), ""]
